@@ -1,3 +1,3 @@
-"""course-engagement: the course health pipeline (generate, load, transform, orchestrate, export)."""
+"""course-engagement: course health analytics: generate, load, transform, orchestrate, export."""
 
 __version__ = "0.1.0"

@@ -1,0 +1,42 @@
+"""`course-engagement`: one entry point whose subcommands dispatch to the package's modules.
+
+Each subcommand module owns its own argument parser (`main(argv)`), so `scripts/init_db.py`,
+the DAG and this CLI all share one implementation. Modules are imported lazily: `--help` and
+`generate` must not pay for importing Airflow or dbt.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("course_engagement.generate", "write seeded synthetic raw CSV/parquet exports"),
+    "load": ("course_engagement.loader", "load raw_*.csv|parquet into the raw schema of DuckDB"),
+    "reconcile": ("course_engagement.reconcile", "compare the legacy query with the mart"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: course-engagement <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += ["", "Run `course-engagement <command> --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"error: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return module.main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
