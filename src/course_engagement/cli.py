@@ -11,9 +11,11 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("course_engagement.generate", "write seeded synthetic raw CSV/parquet exports"),
-    "load": ("course_engagement.loader", "load raw_*.csv|parquet into the raw schema of DuckDB"),
-    "reconcile": ("course_engagement.reconcile", "compare the legacy query with the mart"),
+    "generate": ("course_engagement.generate:main", "write seeded synthetic raw exports"),
+    "load": ("course_engagement.loader:main", "load raw_*.csv|parquet into DuckDB's raw schema"),
+    "run": ("course_engagement.run:run", "run the whole Airflow DAG once for a date"),
+    "airflow-ui": ("course_engagement.run:airflow_ui", "start Airflow's web UI on this project"),
+    "reconcile": ("course_engagement.reconcile:main", "compare the legacy query with the mart"),
 }
 
 
@@ -34,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return module.main(rest)
+    module_name, function = COMMANDS[command][0].split(":")
+    return getattr(importlib.import_module(module_name), function)(rest)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""Daily course-engagement pipeline: raw CSVs -> DuckDB -> dbt layers -> quality gate -> report.
+
+This file only wires tasks; every task body lives in `course_engagement.pipeline` and is tested
+there. Nothing here opens the database or runs dbt at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from course_engagement import pipeline
+from course_engagement.settings import Settings
+
+DOC_MD = """
+### course_engagement_pipeline
+Builds `analytics.mart_course_engagement` (one row per catalogue course) and publishes
+`output/reports/course_engagement_<ds>.csv` for Learning Ops.
+
+`load_raw` → `run_base` → `run_intermediate` → `run_marts` → `check_mart_quality` →
+`export_mart_report`
+
+* Every task that opens the DuckDB file runs in the one-slot pool `duckdb` (one writer at a
+  time); `max_active_runs=1` serialises runs too.
+* dbt layers run `dbt build --select path:models/<layer>` with `as_of_date = ds`; a failing
+  data test, a failed quality gate or a structurally broken input fails at once (no retry);
+  lock conflicts and crashes retry with exponential backoff.
+* The report date is `ds`; a run without a logical date uses its `run_after` date (UTC).
+* Nothing is exported after a failed check; the report is written atomically.
+"""
+
+REPORT_ASSET = Asset(
+    name="course_engagement_report",
+    uri=Settings.from_env().reports_dir.as_uri() + "/",
+)
+DEFAULT_ARGS = {
+    "owner": "data-team",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(minutes=30),
+}
+
+
+@contextlib.contextmanager
+def permanent_failures_fail_fast():
+    """Turn failures a retry cannot fix into AirflowFailException (no retry)."""
+    try:
+        yield
+    except pipeline.PERMANENT_FAILURES as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def _context() -> tuple[Settings, str, str]:
+    context = get_current_context()
+    return Settings.from_env(), pipeline.report_date(context), context["run_id"]
+
+
+@dag(
+    dag_id="course_engagement_pipeline",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["course-engagement", "dbt", "duckdb", "learning-ops"],
+    doc_md=DOC_MD,
+    default_args=DEFAULT_ARGS,
+)
+def course_engagement_pipeline():
+    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=20))
+    def load_raw() -> dict[str, int]:
+        settings, _, _ = _context()
+        with permanent_failures_fail_fast():
+            return pipeline.load_raw(settings)
+
+    def dbt_layer(layer: str):
+        @task(task_id=f"run_{layer}", pool=pipeline.POOL, execution_timeout=timedelta(minutes=40))
+        def run_layer() -> str:
+            settings, ds, run_id = _context()
+            with permanent_failures_fail_fast():
+                return pipeline.run_layer(settings, layer, ds, run_id)
+
+        return run_layer()
+
+    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5))
+    def check_mart_quality() -> int:
+        settings, _, _ = _context()
+        with permanent_failures_fail_fast():
+            return pipeline.check_mart_quality(settings)
+
+    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5), outlets=[REPORT_ASSET])
+    def export_mart_report() -> dict:
+        settings, ds, _ = _context()
+        with permanent_failures_fail_fast():
+            return pipeline.export_mart_report(settings, ds)
+
+    (
+        load_raw()
+        >> dbt_layer("base")
+        >> dbt_layer("intermediate")
+        >> dbt_layer("marts")
+        >> check_mart_quality()
+        >> export_mart_report()
+    )
+
+
+course_engagement_pipeline()

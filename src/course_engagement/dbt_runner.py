@@ -1,0 +1,180 @@
+"""Run one dbt layer as a child process and turn its outcome into an on-call-friendly result.
+
+Why a subprocess and not dbt's Python API: a task that times out or is killed must take dbt
+with it, or an orphaned dbt keeps the DuckDB write lock and every later run fails. The child
+runs in its own process group, and on timeout (or any exception while waiting) the whole group
+is killed.
+
+Why `run_results.json`: an exit code says only "something failed". The results file names
+every failing node with its message and failure count, which is what the task log must show.
+A failing data test will not heal on retry, so it is raised as `DbtTestFailure` (the DAG turns
+it into a no-retry failure); a lock conflict or a crash without results is `DbtTransientError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_engagement.settings import Settings
+from course_engagement.validation import validate_date
+
+LAYERS = ("base", "intermediate", "marts")
+LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
+
+
+class DbtError(RuntimeError):
+    """dbt did not finish its build; `failures` lists `node: message` lines."""
+
+    def __init__(self, summary: str, failures: list[str], log_tail: str = "") -> None:
+        self.failures = failures
+        detail = "\n".join(f"  - {line}" for line in failures)
+        tail = f"\n--- last lines of dbt output ---\n{log_tail}" if log_tail else ""
+        super().__init__(f"{summary}\n{detail}{tail}" if failures else f"{summary}{tail}")
+
+
+class DbtTestFailure(DbtError):
+    """A data test or model failed deterministically: retrying will not help."""
+
+
+class DbtTransientError(DbtError):
+    """Lock conflicts, timeouts and crashes: worth a retry."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    status: str
+    message: str
+    failures: int | None
+
+    def describe(self) -> str:
+        count = f" ({self.failures} failing rows)" if self.failures else ""
+        return f"{self.unique_id} [{self.status}]{count}: {self.message}".strip()
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    layer: str
+    nodes: list[NodeResult]
+    target_path: Path
+
+    @property
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            counts[node.status] = counts.get(node.status, 0) + 1
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        return f"dbt build of models/{self.layer}: {parts or 'nothing selected'}"
+
+
+def dbt_executable() -> str:
+    """The dbt next to this interpreter, so a task uses the project's locked dbt."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path) -> list[str]:
+    if layer not in LAYERS:
+        raise ValueError(f"unknown dbt layer {layer!r}; expected one of {', '.join(LAYERS)}")
+    as_of = validate_date(as_of_date).isoformat()
+    return [
+        dbt_executable(),
+        "build",
+        "--select",
+        f"path:models/{layer}",
+        "--vars",
+        json.dumps({"as_of_date": as_of}),
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(run_dir / "target"),
+        "--log-path",
+        str(run_dir / "logs"),
+    ]
+
+
+def read_run_results(target_path: Path) -> list[NodeResult]:
+    results_file = target_path / "run_results.json"
+    if not results_file.exists():
+        return []
+    payload = json.loads(results_file.read_text())
+    return [
+        NodeResult(
+            unique_id=item["unique_id"],
+            status=item["status"],
+            message=(item.get("message") or "").strip(),
+            failures=item.get("failures"),
+        )
+        for item in payload.get("results", [])
+    ]
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_layer(
+    layer: str,
+    as_of_date: str,
+    settings: Settings,
+    run_dir: Path,
+    timeout_s: float = 1_800,
+) -> LayerResult:
+    """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
+    command = build_command(layer, as_of_date, settings, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"COURSE_ENGAGEMENT_DB": str(settings.db_path)}
+    print("running:", " ".join(command), flush=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=settings.repo_root,
+        start_new_session=True,  # own process group: a timeout kills dbt and its children
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise DbtTransientError(
+            f"dbt build of models/{layer} exceeded {timeout_s:.0f}s and was killed "
+            "(its whole process group, so no dbt keeps the DuckDB lock)",
+            [],
+        ) from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    print(output, end="", flush=True)
+    result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
+    if process.returncode == 0:
+        print(result.summary, flush=True)
+        return result
+
+    failed = [node for node in result.nodes if node.status in {"fail", "error"}]
+    tail = "\n".join(output.splitlines()[-25:])
+    lowered = output.lower()
+    if not result.nodes or any(marker in lowered for marker in LOCK_MARKERS):
+        raise DbtTransientError(
+            f"dbt build of models/{layer} failed before finishing (exit {process.returncode}); "
+            "a lock held by another process or a crash, retrying may help",
+            [node.describe() for node in failed],
+            tail,
+        )
+    raise DbtTestFailure(
+        f"dbt build of models/{layer} failed: {len(failed)} node(s) failed; "
+        "fix the data or the model, a retry will not help",
+        [node.describe() for node in failed],
+    )

@@ -1,0 +1,66 @@
+"""The daily pipeline's task bodies, free of Airflow so they can be unit-tested directly.
+
+`3-airflow/dags/pipeline.py` only wires these into a DAG. Each function takes the run's date
+(`ds`) and the resolved settings, does one step and returns something small and loggable.
+Failures that a retry cannot fix (a failing data test, a failed quality gate, a structurally
+broken input file) are marked permanent with `PERMANENT_FAILURES` so the DAG fails the task at
+once instead of retrying into the same wall.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from course_engagement import dbt_runner, export, loader, quality
+from course_engagement.settings import Settings
+from course_engagement.validation import validate_date
+
+POOL = "duckdb"
+POOL_DESCRIPTION = "One slot: serialises every task that opens the DuckDB file (one writer)."
+PERMANENT_FAILURES: tuple[type[BaseException], ...] = (
+    dbt_runner.DbtTestFailure,
+    quality.QualityGateError,
+    loader.LoadError,
+    ValueError,
+)
+
+
+def report_date(context: dict[str, Any]) -> str:
+    """The run's report date: `ds` when the run has a logical date, else its `run_after` date.
+
+    Airflow 3 runs triggered without a logical date have no `ds`; such a run reports for the
+    day it was asked to run after (UTC).
+    """
+    ds = context.get("ds")
+    if ds:
+        return validate_date(ds).isoformat()
+    run_after = context["dag_run"].run_after
+    return run_after.astimezone(dt.UTC).date().isoformat()
+
+
+def run_dir(settings: Settings, ds: str, run_id: str, layer: str) -> Path:
+    """Per-run dbt target and log folder, so concurrent or past runs never share artefacts."""
+    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    return settings.output_dir / "dbt_runs" / f"{validate_date(ds)}_{safe_run}" / layer
+
+
+def load_raw(settings: Settings) -> dict[str, int]:
+    audits = loader.load(settings.data_dir, settings.db_path)
+    return {audit.file_name: audit.loaded_rows for audit in audits}
+
+
+def run_layer(settings: Settings, layer: str, ds: str, run_id: str) -> str:
+    result = dbt_runner.run_layer(layer, ds, settings, run_dir(settings, ds, run_id, layer))
+    return result.summary
+
+
+def check_mart_quality(settings: Settings) -> int:
+    return quality.check_mart(settings.db_path)
+
+
+def export_mart_report(settings: Settings, ds: str) -> dict[str, Any]:
+    report = export.export_report(settings.db_path, settings.reports_dir, ds)
+    return {"path": str(report.path), "rows": report.rows}

@@ -1,0 +1,150 @@
+"""`course-engagement run` and `course-engagement airflow-ui`: the real DAG, no set-up by hand.
+
+Both point Airflow at a repo-local, git-ignored AIRFLOW_HOME (`.airflow/`) and at
+`3-airflow/dags`, create the metadata database on first use and the one-slot `duckdb` pool,
+then either run the DAG once in-process (`airflow dags test`) or start `airflow standalone`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from course_engagement import pipeline
+from course_engagement.export import report_path
+from course_engagement.settings import Settings
+from course_engagement.validation import validate_date
+
+DAG_ID = "course_engagement_pipeline"
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """The environment every Airflow command of this project runs with."""
+    return os.environ | {
+        "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "COURSE_ENGAGEMENT_DB": str(settings.db_path),
+        "COURSE_ENGAGEMENT_DATA_DIR": str(settings.data_dir),
+        "COURSE_ENGAGEMENT_OUTPUT_DIR": str(settings.output_dir),
+    }
+
+
+def _airflow(settings: Settings, *args: str, log: Path | None = None) -> None:
+    command = [str(Path(sys.executable).with_name("airflow")), *args]
+    if log is None:
+        subprocess.run(command, env=airflow_env(settings), check=True, capture_output=True)
+        return
+    with log.open("w") as handle:
+        completed = subprocess.run(
+            command, env=airflow_env(settings), stdout=handle, stderr=subprocess.STDOUT
+        )
+    if completed.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-40:])
+        raise SystemExit(f"{tail}\n\nerror: `airflow {' '.join(args)}` failed; full log: {log}")
+
+
+def prepare_airflow(settings: Settings) -> None:
+    """Create the metadata database (first use only) and the one-slot DuckDB pool."""
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    if not (settings.airflow_home / "airflow.db").exists():
+        print(f"creating the Airflow metadata database in {settings.airflow_home} ...", flush=True)
+        _airflow(settings, "db", "migrate")
+    _airflow(settings, "pools", "set", pipeline.POOL, "1", pipeline.POOL_DESCRIPTION)
+
+
+def default_date(settings: Settings) -> str:
+    """The last day of real activity: the generator's end date, else the latest event's date.
+
+    The manifest's end date wins because clock-skewed events from the future must not move it.
+    """
+    manifest = settings.data_dir / "manifest.json"
+    if manifest.exists():
+        return validate_date(json.loads(manifest.read_text())["end_date"]).isoformat()
+    if settings.db_path.exists():
+        with duckdb.connect(str(settings.db_path), read_only=True) as con:
+            latest = con.execute("select max(event_timestamp)::date from raw.events").fetchone()[0]
+        if latest is not None:
+            return latest.isoformat()
+    raise SystemExit(
+        f"error: no --date given, no {manifest} and no events in {settings.db_path}: "
+        "pass --date YYYY-MM-DD"
+    )
+
+
+def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        rows = con.execute(
+            """
+            select course_id, course_title, learners, active_learners, active_learners_30d,
+                   round(engagement_rate, 3)
+            from analytics.mart_course_engagement
+            order by active_learners_30d desc, active_learners desc, course_id
+            limit ?
+            """,
+            [limit],
+        ).fetchall()
+    header = ("course_id", "course_title", "learners", "active", "active_30d", "engagement")
+    table = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    print(f"\ntop {len(rows)} courses by learners active in the 30 days to {ds}:")
+    for row in table:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="course-engagement run", description="Run the whole DAG once through Airflow."
+    )
+    parser.add_argument(
+        "--date",
+        type=validate_date,
+        help="report date (default: last day of data)",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    ds = args.date.isoformat() if args.date else default_date(settings)
+    print(f"report date: {ds}{'' if args.date else ' (last day of activity in the data)'}")
+    started = time.monotonic()
+    prepare_airflow(settings)
+    log_dir = settings.output_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"airflow_dags_test_{ds}.log"
+    print(f"running {DAG_ID} for {ds} through Airflow (log: {log}) ...", flush=True)
+    _airflow(settings, "dags", "test", DAG_ID, ds, log=log)
+    report = report_path(settings.reports_dir, ds)
+    if not report.exists():
+        raise SystemExit(f"error: the DAG finished but {report} is missing; see {log}")
+    rows = sum(1 for _ in report.open()) - 1
+    print(f"DAG run succeeded in {time.monotonic() - started:.1f}s")
+    print(f"report: {report} ({rows} courses)")
+    print_top_courses(settings, ds)
+    return 0
+
+
+def airflow_ui(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="course-engagement airflow-ui",
+        description="Start `airflow standalone` with the project's AIRFLOW_HOME and DAG folder.",
+    ).parse_args(argv)
+    settings = Settings.from_env()
+    prepare_airflow(settings)
+    password_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    print(
+        f"starting Airflow on http://localhost:8080 (AIRFLOW_HOME={settings.airflow_home});\n"
+        f"log in as admin with the password in {password_file} (git-ignored). Ctrl-C stops it."
+    )
+    command = [str(Path(sys.executable).with_name("airflow")), "standalone"]
+    return subprocess.call(command, env=airflow_env(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(argv)
