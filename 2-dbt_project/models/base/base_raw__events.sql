@@ -1,0 +1,50 @@
+with
+
+source as (
+
+    select
+        rowid as raw_row_id,
+        *
+    from {{ source('raw', 'events') }}
+
+),
+
+renamed as (
+
+    select
+        -- keys
+        raw_row_id,
+        id as event_id,
+        user_id,
+        course_id,
+        {{ clean_text('session_id') }} as session_id,
+
+        -- attributes
+        {{ clean_code('event_type') }} as event_type,
+        {{ clean_text('metadata') }} as event_metadata,
+
+        -- timestamps
+        event_timestamp as event_at,
+
+        -- metadata: defects found on this row, and a fingerprint of the row exactly as
+        -- delivered (every raw column), which tells exact duplicates from re-used ids
+        {{ is_code_variant('event_type', 'valid_event_types') }} as is_event_type_variant,
+        md5(
+            to_json(
+                [
+                    cast(id as varchar),
+                    cast(user_id as varchar),
+                    cast(course_id as varchar),
+                    event_type,
+                    cast(event_timestamp as varchar),
+                    session_id,
+                    metadata
+                ]
+            )
+        ) as raw_row_hash
+
+    from source
+
+)
+
+select * from renamed
