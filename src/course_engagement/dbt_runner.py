@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,6 +90,10 @@ def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path
         "build",
         "--select",
         f"path:models/{layer}",
+        # A test that also refs a later layer waits for that layer (default "eager" would run
+        # an intermediate model's relationships test while building base, before it exists).
+        "--indirect-selection",
+        "cautious",
         "--vars",
         json.dumps({"as_of_date": as_of}),
         "--project-dir",
@@ -124,6 +129,24 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def _reuse_parse(run_dir: Path) -> None:
+    """Start from the parse the previous layer of this run left, so only the first layer pays
+    for a full parse (the vars, and so the parse, are the same for every layer of a run)."""
+    (run_dir / "target").mkdir(parents=True, exist_ok=True)
+    shared = run_dir.parent / PARTIAL_PARSE
+    if shared.exists():
+        shutil.copyfile(shared, run_dir / "target" / PARTIAL_PARSE)
+
+
+def _keep_parse(run_dir: Path) -> None:
+    produced = run_dir / "target" / PARTIAL_PARSE
+    if produced.exists():
+        shutil.copyfile(produced, run_dir.parent / PARTIAL_PARSE)
+
+
 def run_layer(
     layer: str,
     as_of_date: str,
@@ -133,7 +156,7 @@ def run_layer(
 ) -> LayerResult:
     """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
     command = build_command(layer, as_of_date, settings, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _reuse_parse(run_dir)
     env = os.environ | {"COURSE_ENGAGEMENT_DB": str(settings.db_path)}
     print("running:", " ".join(command), flush=True)
     process = subprocess.Popen(
@@ -158,6 +181,7 @@ def run_layer(
         _kill_group(process)
         raise
     print(output, end="", flush=True)
+    _keep_parse(run_dir)
     result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
     if process.returncode == 0:
         print(result.summary, flush=True)
