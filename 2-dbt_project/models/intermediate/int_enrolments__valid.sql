@@ -1,0 +1,45 @@
+{#
+    One row per enrolment that makes its user a learner of its course: the status is not
+    cancelled (a null status counts), the user's latest version is not deleted, and the
+    course is in the catalogue. A user can hold several valid enrolments in one course.
+#}
+with
+
+enrolments as (
+
+    select * from {{ ref('base_raw__enrolments') }}
+
+),
+
+users as (
+
+    select * from {{ ref('int_users__current') }}
+
+),
+
+courses as (
+
+    select * from {{ ref('base_raw__courses') }}
+
+),
+
+valid_enrolments as (
+
+    select
+        enrolments.enrolment_id,
+        enrolments.user_id,
+        enrolments.course_id,
+        enrolments.enrolment_status,
+        enrolments.enrolled_at
+    from enrolments
+    inner join users
+        on enrolments.user_id = users.user_id
+    inner join courses
+        on enrolments.course_id = courses.course_id
+    where
+        enrolments.enrolment_status is distinct from 'cancelled'
+        and not users.is_deleted
+
+)
+
+select * from valid_enrolments

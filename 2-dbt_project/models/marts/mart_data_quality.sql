@@ -1,0 +1,168 @@
+{#
+    One row per data-quality defect class, keyed exactly as course_engagement.defects.DEFECTS
+    (and data/manifest.json), each counted by the definition written there. Deleted, for the
+    user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
+    own rule (flag or state 'deleted') agrees on every generated row.
+#}
+with
+
+users as (
+
+    select * from {{ ref('base_raw__users') }}
+
+),
+
+current_users as (
+
+    select * from {{ ref('int_users__current') }}
+
+),
+
+courses as (
+
+    select * from {{ ref('base_raw__courses') }}
+
+),
+
+enrolments as (
+
+    select * from {{ ref('base_raw__enrolments') }}
+
+),
+
+raw_events as (
+
+    select * from {{ ref('base_raw__events') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_events__flagged') }}
+
+),
+
+user_rows as (
+
+    select
+        count(*) - count(distinct user_id) as user_older_versions,
+        count(*) filter (where is_user_state_empty) as users_state_empty,
+        count(*) filter (where is_user_state_variant) as users_state_variant
+    from users
+
+),
+
+user_versions as (
+
+    select
+        count(*) filter (
+            where is_flagged_deleted and has_older_version_not_flagged_deleted
+        ) as users_deleted_latest_with_live_older,
+        count(*) filter (
+            where not is_flagged_deleted and has_older_version_flagged_deleted
+        ) as users_restored
+    from current_users
+
+),
+
+course_rows as (
+
+    select
+        count(*) filter (where is_category_empty) as courses_category_empty,
+        count(*) filter (where is_category_variant) as courses_category_variant,
+        count(*) filter (where is_level_empty) as courses_level_empty,
+        count(*) filter (where is_level_variant) as courses_level_variant
+    from courses
+
+),
+
+enrolment_rows as (
+
+    select
+        count(*) filter (where enrolments.is_enrolment_status_empty)
+            as enrolments_status_empty,
+        count(*) filter (where enrolments.is_enrolment_status_variant)
+            as enrolments_status_variant,
+        count(*) filter (where enrolments.enrolment_status = 'cancelled')
+            as enrolments_cancelled,
+        count(*) - count(distinct (enrolments.user_id, enrolments.course_id))
+            as enrolments_duplicate_user_course,
+        count(*) filter (where current_users.is_flagged_deleted)
+            as enrolments_of_deleted_users
+    from enrolments
+    left join current_users
+        on enrolments.user_id = current_users.user_id
+
+),
+
+event_rows as (
+
+    select count(*) filter (where is_event_type_variant) as events_type_variant
+    from raw_events
+
+),
+
+deduplicated_events as (
+
+    select
+        sum(exact_duplicate_row_count) as events_exact_duplicates,
+        sum(conflicting_payload_count) as events_id_conflicts,
+        count(*) filter (where is_empty_timestamp) as events_empty_timestamp,
+        count(*) filter (where is_future) as events_future,
+        count(*) filter (where is_unknown_type) as events_unknown_type,
+        count(*) filter (where is_unknown_user and is_course_known) as events_unknown_user,
+        count(*) filter (where is_unknown_course and is_user_known) as events_unknown_course,
+        count(*) filter (
+            where is_user_known and is_course_known and not has_enrolment
+        ) as events_without_enrolment,
+        count(*) filter (
+            where
+                is_user_known
+                and not is_user_flagged_deleted
+                and has_enrolment
+                and not has_not_cancelled_enrolment
+        ) as events_on_cancelled_enrolment,
+        count(*) filter (where is_before_enrolment) as events_before_enrolment
+    from events
+
+),
+
+all_counts as (
+
+    select *
+    from user_rows
+    cross join user_versions
+    cross join course_rows
+    cross join enrolment_rows
+    cross join event_rows
+    cross join deduplicated_events
+
+),
+
+defects as (
+
+    unpivot all_counts
+    on columns(*)
+    into name defect value defect_count
+
+),
+
+final as (
+
+    select
+        cast(defect as varchar) as defect,
+        cast(
+            case
+                when defect like 'user%' then 'users'
+                when defect like 'course%' then 'courses'
+                when defect like 'enrolment%' then 'enrolments'
+                else 'events'
+            end as varchar
+        ) as entity,
+        cast(coalesce(defect_count, 0) as bigint) as defect_count,
+        {{ as_of_date() }} as as_of_date
+    from defects
+
+)
+
+select * from final
