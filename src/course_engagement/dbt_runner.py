@@ -123,6 +123,30 @@ def read_run_results(target_path: Path) -> list[NodeResult]:
     ]
 
 
+def run_in_process_group(
+    command: list[str], *, env: dict[str, str], cwd: Path, timeout_s: float
+) -> tuple[int, str]:
+    """Run `command` in its own process group; on timeout or interruption kill the group.
+
+    Returns (exit code, combined output); raises `subprocess.TimeoutExpired` after killing.
+    """
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except BaseException:
+        _kill_group(process)
+        raise
+    return process.returncode, output
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -136,6 +160,7 @@ def _reuse_parse(run_dir: Path) -> None:
     """Start from the parse the previous layer of this run left, so only the first layer pays
     for a full parse (the vars, and so the parse, are the same for every layer of a run)."""
     (run_dir / "target").mkdir(parents=True, exist_ok=True)
+    (run_dir / "target" / "run_results.json").unlink(missing_ok=True)  # a retry's stale results
     shared = run_dir.parent / PARTIAL_PARSE
     if shared.exists():
         shutil.copyfile(shared, run_dir / "target" / PARTIAL_PARSE)
@@ -159,31 +184,20 @@ def run_layer(
     _reuse_parse(run_dir)
     env = os.environ | {"COURSE_ENGAGEMENT_DB": str(settings.db_path)}
     print("running:", " ".join(command), flush=True)
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=settings.repo_root,
-        start_new_session=True,  # own process group: a timeout kills dbt and its children
-    )
     try:
-        output, _ = process.communicate(timeout=timeout_s)
+        returncode, output = run_in_process_group(
+            command, env=env, cwd=settings.repo_root, timeout_s=timeout_s
+        )
     except subprocess.TimeoutExpired:
-        _kill_group(process)
         raise DbtTransientError(
             f"dbt build of models/{layer} exceeded {timeout_s:.0f}s and was killed "
             "(its whole process group, so no dbt keeps the DuckDB lock)",
             [],
         ) from None
-    except BaseException:
-        _kill_group(process)
-        raise
     print(output, end="", flush=True)
     _keep_parse(run_dir)
     result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
-    if process.returncode == 0:
+    if returncode == 0:
         print(result.summary, flush=True)
         return result
 
@@ -192,7 +206,7 @@ def run_layer(
     lowered = output.lower()
     if not result.nodes or any(marker in lowered for marker in LOCK_MARKERS):
         raise DbtTransientError(
-            f"dbt build of models/{layer} failed before finishing (exit {process.returncode}); "
+            f"dbt build of models/{layer} failed before finishing (exit {returncode}); "
             "a lock held by another process or a crash, retrying may help",
             [node.describe() for node in failed],
             tail,
