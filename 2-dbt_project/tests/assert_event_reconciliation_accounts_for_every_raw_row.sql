@@ -87,13 +87,18 @@ totals as (
 
     select
         'counted: activity model' as reason,
-        (select event_rows from reconciliation where reason = 'counted') as reconciled_rows,
+        (
+            select event_rows from reconciliation
+            where reason = 'counted'
+        ) as reconciled_rows,
         (select sum(counted_event_count) from activity) as expected_rows
 
 )
 
 select * from by_reason
 where reconciled_rows <> expected_rows
+
 union all
+
 select * from totals
 where reconciled_rows is distinct from expected_rows

@@ -3,8 +3,8 @@ with
 source as (
 
     select
-        rowid as raw_row_id,
-        *
+        *,
+        rowid as raw_row_id
     from {{ source('raw', 'events') }}
 
 ),

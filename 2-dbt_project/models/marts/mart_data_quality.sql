@@ -76,6 +76,15 @@ course_rows as (
 
 ),
 
+enrolment_pairs as (
+
+    select distinct
+        user_id,
+        course_id
+    from enrolments
+
+),
+
 enrolment_rows as (
 
     select
@@ -85,7 +94,7 @@ enrolment_rows as (
             as enrolments_status_variant,
         count(*) filter (where enrolments.enrolment_status = 'cancelled')
             as enrolments_cancelled,
-        count(*) - count(distinct (enrolments.user_id, enrolments.course_id))
+        count(*) - (select count(*) from enrolment_pairs)
             as enrolments_duplicate_user_course,
         count(*) filter (where current_users.is_flagged_deleted)
             as enrolments_of_deleted_users
@@ -117,10 +126,10 @@ deduplicated_events as (
         ) as events_without_enrolment,
         count(*) filter (
             where
-                is_user_known
-                and not is_user_flagged_deleted
-                and has_enrolment
-                and not has_not_cancelled_enrolment
+            is_user_known
+            and not is_user_flagged_deleted
+            and has_enrolment
+            and not has_not_cancelled_enrolment
         ) as events_on_cancelled_enrolment,
         count(*) filter (where is_before_enrolment) as events_before_enrolment
     from events
@@ -129,7 +138,13 @@ deduplicated_events as (
 
 all_counts as (
 
-    select *
+    select
+        user_rows.*,
+        user_versions.*,
+        course_rows.*,
+        enrolment_rows.*,
+        event_rows.*,
+        deduplicated_events.*
     from user_rows
     cross join user_versions
     cross join course_rows

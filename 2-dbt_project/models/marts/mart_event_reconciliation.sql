@@ -15,9 +15,9 @@ events as (
 reasons as (
 
     select
-        reason_order,
-        reason,
-        is_counted
+        reason_list.reason_order,
+        reason_list.reason,
+        reason_list.is_counted
     from (
         values
         (1, 'counted', true),
