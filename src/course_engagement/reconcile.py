@@ -23,7 +23,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,7 @@ class Metric:
     key: str  # the model's column, and the legacy query's
     mart_column: str
     kind: str  # "presence", "count", "timestamp" or "rate"
+    short: str  # column header of the cause table
 
     @property
     def title(self) -> str:
@@ -152,16 +153,16 @@ class Metric:
         return f"{self.key} vs {self.mart_column}"
 
 
-PRESENCE = Metric("present", "present", "presence")
+PRESENCE = Metric("present", "present", "presence", "presence")
 METRICS: tuple[Metric, ...] = (
     PRESENCE,
-    Metric("learners", "learners", "count"),
-    Metric("active_learners", "active_learners", "count"),
-    Metric("quizzes", "total_quizzes_completed", "count"),
-    Metric("videos", "total_videos_completed", "count"),
-    Metric("first_activity", "first_activity", "timestamp"),
-    Metric("last_activity", "last_activity", "timestamp"),
-    Metric("engagement_rate", "engagement_rate", "rate"),
+    Metric("learners", "learners", "count", "learners"),
+    Metric("active_learners", "active_learners", "count", "active"),
+    Metric("quizzes", "total_quizzes_completed", "count", "quizzes"),
+    Metric("videos", "total_videos_completed", "count", "videos"),
+    Metric("first_activity", "first_activity", "timestamp", "first"),
+    Metric("last_activity", "last_activity", "timestamp", "last"),
+    Metric("engagement_rate", "engagement_rate", "rate", "rate"),
 )
 VALUE_METRICS = METRICS[1:]
 
@@ -213,7 +214,7 @@ class Reconciliation:
     legacy_rows: int
     mart_rows: int
     metrics: tuple[MetricResult, ...]
-    model_steps: tuple[str, ...] = field(default=FLAW_KEYS)
+    legacy_sql: Path = LEGACY_SQL_PATH
 
     @property
     def differences(self) -> list[Difference]:
@@ -699,7 +700,7 @@ def reconcile(db_path: Path, legacy_sql: Path = LEGACY_SQL_PATH) -> Reconciliati
                 )
             )
         results.append(MetricResult(metric, len(courses), tuple(differences)))
-    return Reconciliation(db_path, as_of, len(legacy), len(mart), tuple(results))
+    return Reconciliation(db_path, as_of, len(legacy), len(mart), tuple(results), legacy_sql)
 
 
 def _sort_key(course_id: int | None) -> tuple[bool, int]:
@@ -724,24 +725,33 @@ def _course(diff: Difference) -> str:
     return f"{name} {diff.course_title!r}" if diff.course_title else name
 
 
-def format_report(rec: Reconciliation) -> str:
+def _relative(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def format_report(rec: Reconciliation, details: bool = True) -> str:
+    """The agreement table, each difference with its causes, then the cause table.
+
+    Without `details`, only UNEXPLAINED differences are listed one by one.
+    """
     lines = [
-        f"Legacy query ({LEGACY_SQL_PATH.relative_to(REPO_ROOT)}) vs {MART}",
+        f"Legacy query ({_relative(rec.legacy_sql)}) vs {MART}",
         f"database {rec.db_path}, as_of_date {rec.as_of_date}",
         f"rows: legacy {rec.legacy_rows}, mart {rec.mart_rows}",
         "",
-        f"{'metric':<48} {'agree':>6} {'of':>5}",
+        f"{'metric':<48} {'agree':>6} {'compared':>9}",
     ]
     for result in rec.metrics:
-        lines.append(f"{result.metric.title:<48} {result.agree:>6} {result.compared:>5}")
+        lines.append(f"{result.metric.title:<48} {result.agree:>6} {result.compared:>9}")
     lines.append("")
     for result in rec.metrics:
-        if not result.differences:
+        shown = [d for d in result.differences if details or not d.explained]
+        if not shown:
             continue
         lines.append(f"{result.metric.title}: {len(result.differences)} difference(s)")
-        for diff in result.differences:
+        for diff in shown:
             lines.append(f"  {_course(diff)}: legacy {_show(diff.legacy)}, mart {_show(diff.mart)}")
-            for cause in diff.causes or (Cause("UNEXPLAINED", "UNEXPLAINED: no step moved it"),):
+            for cause in diff.causes:
                 step = f"{_show(cause.before)} -> {_show(cause.after)}"
                 lines.append(f"    - {cause.text} [{step}]")
         lines.append("")
@@ -760,7 +770,7 @@ def format_cause_table(rec: Reconciliation) -> list[str]:
     counts = rec.cause_counts()
     if not counts:
         return []
-    headers = [SHORT_TITLES[m.key] for m in METRICS]
+    headers = [m.short for m in METRICS]
     rows = [(flaw.key, flaw.short) for flaw in FLAWS]
     if any(flaw == "UNEXPLAINED" for _, flaw in counts):
         rows.append(("UNEXPLAINED", "UNEXPLAINED"))
@@ -775,18 +785,6 @@ def format_cause_table(rec: Reconciliation) -> list[str]:
             lines.append(f"  {label:<{width}} " + " ".join(f"{c or '.':>9}" for c in cells))
     lines.append("")
     return lines
-
-
-SHORT_TITLES = {
-    "present": "presence",
-    "learners": "learners",
-    "active_learners": "active",
-    "quizzes": "quizzes",
-    "videos": "videos",
-    "first_activity": "first",
-    "last_activity": "last",
-    "engagement_rate": "rate",
-}
 
 
 # --------------------------------------------------------------------------- CLI
@@ -808,6 +806,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="DuckDB database holding raw.* and the mart (default: COURSE_ENGAGEMENT_DB, "
         "else mock_data.duckdb in the repo root)",
     )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the two tables only (and any UNEXPLAINED difference), not every course",
+    )
     return parser
 
 
@@ -819,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReconcileError as exc:
         print(f"reconcile: error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(rec))
+    print(format_report(rec, details=not args.summary))
     return 1 if rec.unexplained else 0
 
 

@@ -1,0 +1,336 @@
+"""The reconciliation of the legacy query with the mart, on real DuckDB files built by dbt.
+
+Two databases, each built once per module: a hand-written fixture in which every course plants
+exactly one legacy flaw (so every expected number below can be checked by reading the CSVs),
+and the committed sample in data/, where every difference must be attributed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from course_engagement import reconcile
+from course_engagement.loader import load
+from course_engagement.settings import REPO_ROOT
+
+FIXTURE_AS_OF = "2024-06-30"
+
+# Users: 2 is deleted in its latest version (an older one is live), 3 has state ' Deleted'
+# without the flag, 6 has no enrolment at all.
+USERS_CSV = """\
+id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted
+1,Ann Able,ann@example.org,2024-01-01,active,false,2024-01-01 09:00:00,
+2,Bob Brown,bob@example.org,2024-01-01,active,false,2024-01-01 09:00:00,
+2,Bob Brown,bob@example.org,2024-01-01,deleted,false,2024-03-01 09:00:00,TRUE
+3,Cat Cole,cat@example.org,2024-01-01, Deleted,false,2024-01-01 09:00:00,
+4,Dan Dunn,dan@example.org,2024-01-01,active,false,2024-01-01 09:00:00,
+5,Eve Eady,eve@example.org,2024-01-01,pending,true,2024-01-01 09:00:00,
+6,Fay Ford,fay@example.org,2024-01-01,active,false,2024-01-01 09:00:00,
+"""
+
+# One course per flaw; the title says which.
+COURSES_CSV = """\
+course_id,title,category_name,level,publisher,course_created_at
+101,Clean,Data Science,Beginner,TechSkills,2023-01-01
+102,Deleted learner,Data Science,Beginner,TechSkills,2023-01-01
+103,Learner in state deleted,Data Science,Beginner,TechSkills,2023-01-01
+104,Cancelled spelled differently,Data Science,Beginner,TechSkills,2023-01-01
+105,No enrolments,Data Science,Beginner,TechSkills,2023-01-01
+106,Duplicate enrolment,Data Science,Beginner,TechSkills,2023-01-01
+107,Duplicate events,Data Science,Beginner,TechSkills,2023-01-01
+108,Untimed and late events,Data Science,Beginner,TechSkills,2023-01-01
+109,Event type variants,Data Science,Beginner,TechSkills,2023-01-01
+110,Page views only,Data Science,Beginner,TechSkills,2023-01-01
+111,A third,Data Science,Beginner,TechSkills,2023-01-01
+"""
+
+ENROLMENTS_CSV = """\
+enrolment_id,user_id,course_id,enrolled_at,status
+1,1,101,2024-02-01 10:00:00,active
+2,5,101,2024-02-01 10:00:00,cancelled
+3,1,102,2024-02-01 10:00:00,active
+4,2,102,2024-02-01 10:00:00,active
+5,1,103,2024-02-01 10:00:00,active
+6,3,103,2024-02-01 10:00:00,active
+7,1,104,2024-02-01 10:00:00,active
+8,4,104,2024-02-01 10:00:00, Cancelled
+9,5,104,2024-02-01 10:00:00,
+10,1,106,2024-02-01 10:00:00,active
+11,1,106,2024-03-01 10:00:00,completed
+12,1,107,2024-02-01 10:00:00,active
+13,1,108,2024-02-01 10:00:00,active
+14,1,109,2024-02-01 10:00:00,active
+15,1,110,2024-02-01 10:00:00,active
+16,4,110,2024-02-01 10:00:00,active
+17,1,111,2024-02-01 10:00:00,active
+18,4,111,2024-02-01 10:00:00,active
+19,5,111,2024-02-01 10:00:00,completed
+"""
+
+# 101: a page view before enrolment (counts in both), an unknown user and a cancelled learner
+# (count in neither). 107: event 11 delivered twice identically, event 12 twice with another
+# session. 108: a quiz without timestamp, a video after as_of_date.
+EVENTS_CSV = """\
+id,user_id,course_id,event_type,event_timestamp,session_id,metadata
+1,1,101,page_view,2024-01-15 08:00:00,s01,
+2,1,101,video_complete,2024-05-01 10:00:00,s02,video:1
+3,1,101,quiz_submit,2024-05-02 10:00:00,s03,quiz:pass
+4,99,101,quiz_submit,2024-05-02 11:00:00,s04,quiz:pass
+5,5,101,video_complete,2024-05-03 10:00:00,s05,video:1
+6,1,102,video_complete,2024-05-10 10:00:00,s06,video:1
+7,2,102,quiz_submit,2024-04-01 10:00:00,s07,quiz:pass
+8,1,103,video_complete,2024-05-10 10:00:00,s08,video:1
+9,1,104,video_complete,2024-05-10 10:00:00,s09,video:1
+10,1,106,quiz_submit,2024-05-10 10:00:00,s10,quiz:pass
+11,1,107,quiz_submit,2024-05-10 10:00:00,s11,quiz:pass
+11,1,107,quiz_submit,2024-05-10 10:00:00,s11,quiz:pass
+12,1,107,video_complete,2024-05-11 10:00:00,s12,video:1
+12,1,107,video_complete,2024-05-11 10:00:00,s99,video:1
+13,1,108,page_view,2024-05-01 10:00:00,s13,
+14,1,108,quiz_submit,,s14,quiz:pass
+15,1,108,video_complete,2024-07-05 10:00:00,s15,video:1
+16,1,109,Quiz_Submit ,2024-05-01 10:00:00,s16,quiz:pass
+17,1,109, video_complete,2024-05-01 11:00:00,s17,video:1
+18,1,110,video_complete,2024-05-01 10:00:00,s18,video:1
+19,4,110,page_view,2024-05-01 11:00:00,s19,
+20,1,111,video_complete,2024-05-01 10:00:00,s20,video:1
+"""
+
+# (agree, compared) per metric. Values are compared on the 10 courses in both outputs;
+# presence on the 12 rows in either (the legacy NULL-course row and course 105 differ).
+EXPECTED_AGREEMENT = {
+    "present": (10, 12),
+    "learners": (7, 10),
+    "active_learners": (7, 10),
+    "quizzes": (5, 10),
+    "videos": (7, 10),
+    "first_activity": (9, 10),
+    "last_activity": (9, 10),
+    "engagement_rate": (5, 10),
+}
+
+EXPECTED_CAUSES = {
+    (None, "present"): ("emits_null_course_row",),
+    (105, "present"): ("drops_courses_without_enrolments",),
+    (102, "learners"): ("resurrects_deleted_users",),
+    (103, "learners"): ("ignores_deleted_state",),
+    (104, "learners"): ("status_not_normalised",),
+    (102, "active_learners"): ("resurrects_deleted_users",),
+    (109, "active_learners"): ("event_type_not_normalised",),
+    (110, "active_learners"): ("active_only_video_quiz",),
+    (102, "quizzes"): ("resurrects_deleted_users",),
+    (106, "quizzes"): ("fans_out_duplicate_enrolments",),
+    (107, "quizzes"): ("counts_duplicate_event_rows",),
+    (108, "quizzes"): ("counts_events_without_timestamp",),
+    (109, "quizzes"): ("event_type_not_normalised",),
+    (107, "videos"): ("counts_conflicting_event_rows",),
+    (108, "videos"): ("counts_events_after_as_of",),
+    (109, "videos"): ("event_type_not_normalised",),
+    (102, "first_activity"): ("resurrects_deleted_users",),
+    (108, "last_activity"): ("counts_events_after_as_of",),
+    (103, "engagement_rate"): ("ignores_deleted_state",),
+    (104, "engagement_rate"): ("status_not_normalised",),
+    (109, "engagement_rate"): ("event_type_not_normalised",),
+    (110, "engagement_rate"): ("active_only_video_quiz",),
+    (111, "engagement_rate"): ("rounds_engagement_rate",),
+}
+
+
+def dbt_build(db_path: Path, as_of_date: str, work_dir: Path) -> None:
+    """The real `dbt build` of the mart and its parents (with their tests) into `db_path`."""
+    dbt = Path(sys.executable).with_name("dbt")
+    project = REPO_ROOT / "2-dbt_project"
+    command = [
+        str(dbt if dbt.exists() else "dbt"),
+        "build",
+        "--select",
+        "+mart_course_engagement",
+        "--indirect-selection",
+        "cautious",  # only tests whose parents are all built
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--vars",
+        json.dumps({"as_of_date": as_of_date}),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+    ]
+    env = os.environ | {
+        "COURSE_ENGAGEMENT_DB": str(db_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-30:])
+        pytest.fail(f"dbt build into {db_path} failed (exit {done.returncode}):\n{tail}")
+
+
+def build_database(data_dir: Path, as_of_date: str, work_dir: Path) -> Path:
+    db_path = work_dir / "engagement.duckdb"
+    load(data_dir, db_path)
+    dbt_build(db_path, as_of_date, work_dir)
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work_dir = tmp_path_factory.mktemp("reconcile_fixture")
+    data_dir = work_dir / "data"
+    data_dir.mkdir()
+    for name, text in {
+        "raw_users.csv": USERS_CSV,
+        "raw_courses.csv": COURSES_CSV,
+        "raw_enrolments.csv": ENROLMENTS_CSV,
+        "raw_events.csv": EVENTS_CSV,
+    }.items():
+        (data_dir / name).write_text(text)
+    return build_database(data_dir, FIXTURE_AS_OF, work_dir)
+
+
+@pytest.fixture(scope="module")
+def fixture_result(fixture_db: Path) -> reconcile.Reconciliation:
+    return reconcile.reconcile(fixture_db)
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = REPO_ROOT / "data"
+    end_date = json.loads((data_dir / "manifest.json").read_text())["end_date"]
+    return build_database(data_dir, end_date, tmp_path_factory.mktemp("reconcile_sample"))
+
+
+def causes_of(result: reconcile.Reconciliation) -> dict[tuple[int | None, str], tuple[str, ...]]:
+    return {(d.course_id, d.metric): tuple(c.flaw for c in d.causes) for d in result.differences}
+
+
+def difference(
+    result: reconcile.Reconciliation, course_id: int | None, metric: str
+) -> reconcile.Difference:
+    return next(d for d in result.differences if d.course_id == course_id and d.metric == metric)
+
+
+# --------------------------------------------------------------------------- the fixture
+
+
+def test_model_with_every_flaw_reproduces_the_legacy_query(fixture_db: Path) -> None:
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        legacy = reconcile.run_legacy(con)
+        model = reconcile.run_model(con, reconcile.FLAW_KEYS, dt.date.fromisoformat(FIXTURE_AS_OF))
+    assert {k: v.values for k, v in model.items()} == {k: v.values for k, v in legacy.items()}
+
+
+def test_model_with_no_flaw_reproduces_the_mart(fixture_db: Path) -> None:
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        mart, as_of = reconcile.run_mart(con)
+        model = reconcile.run_model(con, (), as_of)
+    assert as_of == dt.date.fromisoformat(FIXTURE_AS_OF)
+    assert {k: v.values for k, v in model.items()} == {k: v.values for k, v in mart.items()}
+
+
+def test_agreement_per_metric_on_the_fixture(fixture_result: reconcile.Reconciliation) -> None:
+    agreement = {r.metric.key: (r.agree, r.compared) for r in fixture_result.metrics}
+    assert agreement == EXPECTED_AGREEMENT
+
+
+def test_each_difference_is_attributed_to_its_planted_flaw(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    assert causes_of(fixture_result) == EXPECTED_CAUSES
+
+
+def test_every_flaw_is_exercised_by_the_fixture() -> None:
+    planted = {flaw for causes in EXPECTED_CAUSES.values() for flaw in causes}
+    assert planted == set(reconcile.FLAW_KEYS)
+
+
+def test_deleted_user_is_named(fixture_result: reconcile.Reconciliation) -> None:
+    diff = difference(fixture_result, 102, "learners")
+    assert (diff.legacy, diff.mart) == (2, 1)
+    assert diff.causes[0].text.startswith("legacy counts deleted user 2 ")
+
+
+def test_status_cause_quotes_the_raw_spelling(fixture_result: reconcile.Reconciliation) -> None:
+    diff = difference(fixture_result, 104, "learners")
+    assert diff.causes[0].text == "legacy does not normalise status ' Cancelled' (user 4)"
+
+
+def test_event_type_cause_quotes_the_raw_spelling(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    quizzes = difference(fixture_result, 109, "quizzes")
+    videos = difference(fixture_result, 109, "videos")
+    assert quizzes.causes[0].text == "legacy does not normalise event_type 'Quiz_Submit '"
+    assert videos.causes[0].text == "legacy does not normalise event_type ' video_complete'"
+
+
+def test_null_course_row_names_the_user_without_enrolments(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    diff = difference(fixture_result, None, "present")
+    assert (diff.legacy, diff.mart) == (True, False)
+    assert "user 6" in diff.causes[0].text
+
+
+def test_late_event_moves_last_activity_back_to_the_last_counted_one(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    diff = difference(fixture_result, 108, "last_activity")
+    assert diff.legacy == dt.datetime(2024, 7, 5, 10, 0)
+    assert diff.mart == dt.datetime(2024, 5, 1, 10, 0)
+    assert diff.causes[0].text == "legacy counts events after as_of_date 2024-06-30"
+
+
+def test_cli_prints_the_table_and_exits_zero_when_all_is_explained(
+    fixture_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert reconcile.main(["--db", str(fixture_db)]) == 0
+    out = capsys.readouterr().out
+    assert "quizzes vs total_quizzes_completed" in out
+    assert "All 23 differences are explained" in out
+
+
+def test_unexplained_difference_fails_the_command(
+    fixture_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copy(fixture_db, tampered)
+    with duckdb.connect(str(tampered)) as con:
+        con.execute(f"update {reconcile.MART} set total_videos_completed = 5 where course_id = 101")
+    result = reconcile.reconcile(tampered)
+    diff = difference(result, 101, "videos")
+    assert [c.flaw for c in diff.causes] == ["UNEXPLAINED"]
+    assert reconcile.main(["--db", str(tampered)]) == 1
+    assert "UNEXPLAINED differences: 1" in capsys.readouterr().out
+
+
+def test_missing_mart_is_an_actionable_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_path = tmp_path / "raw_only.duckdb"
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema raw")
+    assert reconcile.main(["--db", str(db_path)]) == 2
+    assert "dbt build" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the sample
+
+
+def test_every_difference_on_the_sample_is_attributed(sample_db: Path) -> None:
+    result = reconcile.reconcile(sample_db)
+    assert result.differences, "the sample plants defects, so legacy and mart must differ"
+    assert result.unexplained == []
