@@ -1,0 +1,89 @@
+"""Real DAG runs through Airflow (`course-engagement run`), on a temporary database and folder.
+
+Three runs in order: a date end to end, the same date again (identical bytes), then data that
+breaks a base-model test (the run stops at run_base and publishes nothing).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from course_engagement.export import REPORT_COLUMNS
+from course_engagement.run import run
+
+DATE = "2026-10-31"
+
+
+def started_tasks(log_text: str) -> list[str]:
+    return re.findall(r"\[DAG TEST\] starting task_id=(\w+)", log_text)
+
+
+@pytest.fixture(scope="module")
+def first_run(airflow_env):
+    assert run(["--date", DATE]) == 0
+    return airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"] / "reports" / f"course_engagement_{DATE}.csv"
+
+
+def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflow_env):
+    with first_run.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(REPORT_COLUMNS)
+    with duckdb.connect(str(airflow_env["COURSE_ENGAGEMENT_DB"]), read_only=True) as con:
+        mart = con.execute(
+            f"select {', '.join(REPORT_COLUMNS)} from analytics.mart_course_engagement "
+            "order by course_id"
+        ).fetchall()
+        catalogue = con.execute("select count(distinct course_id) from raw.courses").fetchone()[0]
+    assert len(rows) - 1 == len(mart) == catalogue == 60
+    for line, record in zip(rows[1:], mart, strict=True):
+        for text, value in zip(line, record, strict=True):
+            if value is None:
+                assert text == ""
+            elif isinstance(value, float):
+                assert float(text) == value
+            else:
+                assert text == str(value)
+    assert {line[-1] for line in rows[1:]} == {DATE}
+
+
+def test_rerunning_the_same_date_gives_identical_bytes(first_run):
+    before = first_run.read_bytes()
+    assert run(["--date", DATE]) == 0
+    assert first_run.read_bytes() == before
+
+
+def test_data_breaking_a_base_test_stops_at_run_base_and_publishes_nothing(
+    first_run, airflow_env, tmp_path, monkeypatch
+):
+    earlier_report = first_run.read_bytes()
+    with duckdb.connect(str(airflow_env["COURSE_ENGAGEMENT_DB"]), read_only=True) as con:
+        mart_before = con.execute(
+            "select * from analytics.mart_course_engagement order by course_id"
+        ).fetchall()
+    broken = tmp_path / "data"
+    shutil.copytree(airflow_env["COURSE_ENGAGEMENT_DATA_DIR"], broken)
+    courses = broken / "raw_courses.csv"
+    lines = courses.read_text().splitlines(keepends=True)
+    courses.write_text("".join([*lines, lines[1]]))  # course 1 twice: base PK test fails
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(broken))
+
+    with pytest.raises(SystemExit, match="dags test course_engagement_pipeline 2026-10-30"):
+        run(["--date", "2026-10-30"])
+
+    output = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"]
+    log = (output / "logs" / "airflow_dags_test_2026-10-30.log").read_text()
+    assert started_tasks(log) == ["load_raw", "run_base"]
+    assert "unique_base_raw__courses_course_id" in log
+    assert "[fail] (1 failing rows)" in log
+    assert not (output / "reports" / "course_engagement_2026-10-30.csv").exists()
+    assert first_run.read_bytes() == earlier_report
+    with duckdb.connect(str(airflow_env["COURSE_ENGAGEMENT_DB"]), read_only=True) as con:
+        mart_after = con.execute(
+            "select * from analytics.mart_course_engagement order by course_id"
+        ).fetchall()
+    assert mart_after == mart_before
