@@ -294,6 +294,15 @@ def test_late_event_moves_last_activity_back_to_the_last_counted_one(
     assert diff.causes[0].text == "legacy counts events after as_of_date 2024-06-30"
 
 
+def test_bridge_walks_the_legacy_totals_to_the_mart_totals(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    legacy, model_start, *_, model_end, mart = fixture_result.bridge
+    assert legacy.totals == model_start.totals
+    assert model_end.totals == mart.totals
+    assert (legacy.totals["learners"], mart.totals["learners"]) == (17, 14)
+
+
 def test_cli_prints_the_table_and_exits_zero_when_all_is_explained(
     fixture_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -207,6 +207,24 @@ class MetricResult:
         return self.compared - len(self.differences)
 
 
+BRIDGE_METRICS = ("learners", "active_learners", "quizzes", "videos")
+
+
+@dataclass(frozen=True)
+class BridgeStep:
+    """Totals over all courses after one step of the model (the NULL-course row left out)."""
+
+    label: str
+    rows: int  # output rows, the NULL-course row included
+    totals: dict[str, int]  # metric key (BRIDGE_METRICS) -> sum over courses
+
+    @classmethod
+    def of(cls, label: str, snapshot: Snapshot) -> BridgeStep:
+        courses = [row for course_id, row in snapshot.items() if course_id is not None]
+        totals = {key: sum(row.values[key] for row in courses) for key in BRIDGE_METRICS}
+        return cls(label, len(snapshot), totals)
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     db_path: Path
@@ -214,6 +232,7 @@ class Reconciliation:
     legacy_rows: int
     mart_rows: int
     metrics: tuple[MetricResult, ...]
+    bridge: tuple[BridgeStep, ...]  # legacy, model steps, mart: where the totals move
     legacy_sql: Path = LEGACY_SQL_PATH
 
     @property
@@ -700,7 +719,18 @@ def reconcile(db_path: Path, legacy_sql: Path = LEGACY_SQL_PATH) -> Reconciliati
                 )
             )
         results.append(MetricResult(metric, len(courses), tuple(differences)))
-    return Reconciliation(db_path, as_of, len(legacy), len(mart), tuple(results), legacy_sql)
+    bridge = (
+        BridgeStep.of("legacy query", legacy),
+        BridgeStep.of("model, every flaw present", steps[0]),
+        *(
+            BridgeStep.of(f"fixed: {flaw.short.removeprefix('legacy ')}", step)
+            for flaw, step in zip(FLAWS, steps[1:], strict=True)
+        ),
+        BridgeStep.of(MART, mart),
+    )
+    return Reconciliation(
+        db_path, as_of, len(legacy), len(mart), tuple(results), bridge, legacy_sql
+    )
 
 
 def _sort_key(course_id: int | None) -> tuple[bool, int]:
@@ -756,6 +786,7 @@ def format_report(rec: Reconciliation, details: bool = True) -> str:
                 lines.append(f"    - {cause.text} [{step}]")
         lines.append("")
     lines += format_cause_table(rec)
+    lines += format_bridge(rec)
     unexplained = rec.unexplained
     lines.append(
         f"UNEXPLAINED differences: {len(unexplained)}"
@@ -783,6 +814,21 @@ def format_cause_table(rec: Reconciliation) -> list[str]:
         cells = [counts.get((m.key, key), 0) for m in METRICS]
         if any(cells):
             lines.append(f"  {label:<{width}} " + " ".join(f"{c or '.':>9}" for c in cells))
+    lines.append("")
+    return lines
+
+
+def format_bridge(rec: Reconciliation) -> list[str]:
+    """Totals over all courses as each flaw is removed: how legacy's totals become the mart's."""
+    width = max(len(step.label) for step in rec.bridge)
+    headers = [next(m.short for m in METRICS if m.key == key) for key in BRIDGE_METRICS]
+    lines = [
+        "Totals over all courses as each flaw is removed in turn:",
+        f"  {'step':<{width}} {'rows':>5} " + " ".join(f"{h:>9}" for h in headers),
+    ]
+    for step in rec.bridge:
+        cells = " ".join(f"{step.totals[key]:>9}" for key in BRIDGE_METRICS)
+        lines.append(f"  {step.label:<{width}} {step.rows:>5} {cells}")
     lines.append("")
     return lines
 
