@@ -291,6 +291,19 @@ def test_reject_share_above_threshold_fails_naming_file_and_share(
     assert snapshot(loaded_db) == good_db[1]
 
 
+def test_latin1_file_with_a_clean_header_fails_as_not_utf8(tmp_path, good_db, loaded_db, capsys):
+    latin1 = USERS.replace("Ada", "Adé").replace("Alan", "Alàn").encode("latin-1")
+    data_dir = write_data(tmp_path / "data", users=latin1)
+
+    code = main(["--data-dir", str(data_dir), "--db", str(loaded_db)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "raw_users.csv: 2 of 3 data lines rejected (share 66.67%)" in err
+    assert "the file is probably not UTF-8" in err
+    assert snapshot(loaded_db) == good_db[1]
+
+
 def test_reject_share_threshold_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_ENGAGEMENT_MAX_REJECT_SHARE", "0.1")
     data_dir = write_data(tmp_path / "data", events=corrupt.bad_cast(EVENTS, 4, "id", "x"))

@@ -431,11 +431,12 @@ def _load_one(
     records = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]
     if loaded + records == byte_scan.physical_lines:
         # Every record is exactly one physical line, so DuckDB's line numbers are physical ones.
-        con.execute(
-            f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
-            f"FROM ({_grouped_rejects_sql(rejects_table)})",
-            [source.path.name],
-        )
+        if records:
+            con.execute(
+                f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
+                f"FROM ({_grouped_rejects_sql(rejects_table)})",
+                [source.path.name],
+            )
         return _audit(source, byte_scan, byte_scan.physical_lines, loaded, records, loaded_at)
 
     data_lines, rows = _reconcile_lines(con, source, target, rejects_table, loaded, byte_scan)
