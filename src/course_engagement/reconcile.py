@@ -284,6 +284,10 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
 
     # users: legacy drops deleted rows, then takes the latest; fixed: latest, then drop deleted
     users_where = pick("resurrects_deleted_users", "where deleted is null or not deleted", "")
+    # the mart breaks a tie on updatedAt by load order; the legacy query leaves it to chance
+    version_order = pick(
+        "resurrects_deleted_users", '"updatedAt" desc', '"updatedAt" desc, rowid desc'
+    )
     live = ["version_rank = 1"]
     if "resurrects_deleted_users" not in on:
         live.append("not coalesce(deleted, false)")
@@ -348,7 +352,7 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
         user_versions as (
             select
                 id, state, deleted,
-                row_number() over (partition by id order by updatedAt desc) as version_rank
+                row_number() over (partition by id order by {version_order}) as version_rank
             from raw.users
             {users_where}
         ),
