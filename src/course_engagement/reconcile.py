@@ -512,13 +512,29 @@ def run_legacy(con: duckdb.DuckDBPyConnection, sql_path: Path = LEGACY_SQL_PATH)
             f"the legacy query {sql_path} failed on this database: {exc}. Are the raw tables "
             "loaded (`course-engagement load`)?"
         ) from exc
-    return {
-        rec["course_id"]: CourseRow(
-            title=rec["title"],
-            values={m.key: _value(m, rec[m.key]) for m in VALUE_METRICS},
-        )
-        for rec in records
-    }
+    return _by_course(
+        "the legacy query",
+        (
+            (
+                rec["course_id"],
+                CourseRow(rec["title"], {m.key: _value(m, rec[m.key]) for m in VALUE_METRICS}),
+            )
+            for rec in records
+        ),
+    )
+
+
+def _by_course(source: str, rows: Iterable[tuple[int | None, CourseRow]]) -> Snapshot:
+    """Key rows by course_id, refusing a second row for a course (it would hide a difference)."""
+    snapshot: Snapshot = {}
+    for course_id, row in rows:
+        if course_id in snapshot:
+            raise ReconcileError(
+                f"{source} returned more than one row for course_id {course_id}; the comparison "
+                "is per course, so fix the grain (a duplicated course in raw.courses?) first."
+            )
+        snapshot[course_id] = row
+    return snapshot
 
 
 def run_mart(con: duckdb.DuckDBPyConnection) -> tuple[Snapshot, dt.date]:
@@ -541,13 +557,19 @@ def run_mart(con: duckdb.DuckDBPyConnection) -> tuple[Snapshot, dt.date]:
             f"{MART} must hold exactly one as_of_date, found {sorted(map(str, as_of_dates))}; "
             "an empty mart means the course catalogue is empty or the build failed."
         )
-    snapshot = {
-        rec["course_id"]: CourseRow(
-            title=rec["course_title"],
-            values={m.key: _value(m, rec[m.mart_column]) for m in VALUE_METRICS},
-        )
-        for rec in records
-    }
+    snapshot = _by_course(
+        MART,
+        (
+            (
+                rec["course_id"],
+                CourseRow(
+                    rec["course_title"],
+                    {m.key: _value(m, rec[m.mart_column]) for m in VALUE_METRICS},
+                ),
+            )
+            for rec in records
+        ),
+    )
     return snapshot, as_of_dates.pop()
 
 
@@ -586,10 +608,10 @@ class Evidence:
 
 def _status_variants(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], tuple[str, ...]]:
     rows = con.execute(
-        """
+        f"""
         select course_id, user_id, list(distinct status order by status)
         from raw.enrolments
-        where lower(trim(status)) = 'cancelled' and status <> 'cancelled'
+        where {_code("status")} = 'cancelled' and status <> 'cancelled'
         group by all
         """
     ).fetchall()
@@ -691,7 +713,14 @@ def reconcile(db_path: Path, legacy_sql: Path = LEGACY_SQL_PATH) -> Reconciliati
             f"database {db_path} does not exist; load the raw CSVs and build the dbt project "
             "first, or pass --db / set COURSE_ENGAGEMENT_DB."
         )
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        raise ReconcileError(
+            f"cannot open {db_path} read-only: {exc}. If a writer (dbt, the loader, an Airflow "
+            "run) holds it, wait for it to finish."
+        ) from exc
+    with con:
         mart, as_of = run_mart(con)
         legacy = run_legacy(con, legacy_sql)
         steps = [run_model(con, FLAW_KEYS[i:], as_of) for i in range(len(FLAWS) + 1)]
