@@ -20,6 +20,7 @@ renamed as (
 
         -- attributes
         {{ clean_code('status') }} as enrolment_status,
+        coalesce({{ clean_code('status') }} = 'cancelled', false) as is_cancelled,
 
         -- timestamps
         enrolled_at,

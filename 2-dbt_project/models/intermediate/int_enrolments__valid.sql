@@ -37,7 +37,7 @@ valid_enrolments as (
     inner join courses
         on enrolments.course_id = courses.course_id
     where
-        enrolments.enrolment_status is distinct from 'cancelled'
+        not enrolments.is_cancelled
         and not users.is_deleted
 
 )

@@ -39,12 +39,8 @@ user_course_enrolments as (
         user_id,
         course_id,
         count(*) as enrolment_count,
-        count(*) filter (
-            where enrolment_status is distinct from 'cancelled'
-        ) as not_cancelled_enrolment_count,
-        min(enrolled_at) filter (
-            where enrolment_status is distinct from 'cancelled'
-        ) as first_not_cancelled_enrolled_at
+        count(*) filter (where not is_cancelled) as not_cancelled_enrolment_count,
+        min(enrolled_at) filter (where not is_cancelled) as first_not_cancelled_enrolled_at
     from enrolments
     group by user_id, course_id
 

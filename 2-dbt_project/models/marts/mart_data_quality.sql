@@ -2,7 +2,7 @@
     One row per data-quality defect class, keyed exactly as course_engagement.defects.DEFECTS
     (and data/manifest.json), each counted by the definition written there. Deleted, for the
     user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
-    own rule (flag or state 'deleted') agrees on every generated row.
+    own rule (flag, or the deleted state) agrees on every generated row.
 #}
 with
 
@@ -92,8 +92,7 @@ enrolment_rows as (
             as enrolments_status_empty,
         count(*) filter (where enrolments.is_enrolment_status_variant)
             as enrolments_status_variant,
-        count(*) filter (where enrolments.enrolment_status = 'cancelled')
-            as enrolments_cancelled,
+        count(*) filter (where enrolments.is_cancelled) as enrolments_cancelled,
         count(*) - (select count(*) from enrolment_pairs)
             as enrolments_duplicate_user_course,
         count(*) filter (where current_users.is_flagged_deleted)
