@@ -1,0 +1,106 @@
+"""The quality models find exactly the defects the generator planted in the sample.
+
+The sample (data/raw_*.csv, described by data/manifest.json) is loaded by the real loader into
+a temporary database and built with one full `dbt build` (every data and unit test included).
+as_of_date is the manifest's end_date, the last day of generated activity, so the generator's
+"future" (after the end of --end-date) and the models' "future" (after as_of_date) coincide.
+Without a committed sample, a default one is generated into the temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, DbtRun, load_into_new_db
+
+from course_engagement.defects import DEFECTS
+
+SAMPLE_DIR = REPO_ROOT / "data"
+
+# Planted event classes are disjoint and each maps onto one exclusion reason of the
+# reconciliation (the first rule that applies is the only one that applies).
+RECONCILIATION_REASON_OF_DEFECT = {
+    "events_exact_duplicates": "exact_duplicate",
+    "events_id_conflicts": "id_conflict",
+    "events_empty_timestamp": "empty_timestamp",
+    "events_future": "future",
+    "events_unknown_user": "unknown_user",
+    "events_unknown_course": "unknown_course",
+    "events_without_enrolment": "without_enrolment",
+    "events_on_cancelled_enrolment": "on_cancelled_enrolment",
+}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, DbtRun, list]:
+    root = tmp_path_factory.mktemp("sample")
+    data_dir = SAMPLE_DIR
+    if not (data_dir / "manifest.json").exists():
+        from course_engagement.generate import GeneratorConfig, generate
+
+        data_dir = root / "data"
+        generate(GeneratorConfig(), data_dir)
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    run = load_into_new_db(data_dir, root / "run")
+    commands = run.dbt(["build"], as_of_date=manifest["end_date"])
+    return manifest, run, commands
+
+
+def _quality(run: DbtRun) -> dict[str, int]:
+    return dict(run.query("select defect, defect_count from analytics.mart_data_quality"))
+
+
+def test_manifest_and_quality_model_know_the_same_defect_classes(sample: tuple) -> None:
+    manifest, run, _ = sample
+    assert set(manifest["defects"]) == set(DEFECTS) == set(_quality(run))
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_quality_model_finds_exactly_the_planted_count(sample: tuple, defect: str) -> None:
+    manifest, run, _ = sample
+    assert _quality(run)[defect] == manifest["defects"][defect], (
+        f"{defect}: the generator planted {manifest['defects'][defect]}, "
+        f"analytics.mart_data_quality counts {_quality(run)[defect]}. "
+        f"Definition: {DEFECTS[defect]}"
+    )
+
+
+def test_reconciliation_reasons_match_the_planted_event_defects(sample: tuple) -> None:
+    manifest, run, _ = sample
+    reasons = dict(run.query("select reason, event_rows from analytics.mart_event_reconciliation"))
+    assert {
+        defect: reasons[reason] for defect, reason in RECONCILIATION_REASON_OF_DEFECT.items()
+    } == {defect: manifest["defects"][defect] for defect in RECONCILIATION_REASON_OF_DEFECT}
+    # the generator never writes events of deleted users or without user/course ids
+    assert reasons["deleted_user"] == 0
+    assert reasons["missing_user_or_course"] == 0
+    events_file = next(name for name in manifest["files"] if name.startswith("raw_events."))
+    assert sum(reasons.values()) == manifest["files"][events_file]["rows"]
+
+
+def test_full_build_passes_every_test_without_warnings(sample: tuple) -> None:
+    _, _, commands = sample
+    (build,) = [c for c in commands if c.args[0] == "build"]
+    statuses = {node: s for node, s in build.statuses.items() if not node.startswith("exposure.")}
+    kinds = {node.split(".")[0] for node in statuses}
+    assert {"model", "test", "unit_test"} <= kinds
+    assert set(statuses.values()) <= {"success", "pass"}, {
+        node: s for node, s in statuses.items() if s not in {"success", "pass"}
+    }
+
+
+def test_sample_mart_has_one_row_per_catalogue_course(sample: tuple) -> None:
+    manifest, run, _ = sample
+    courses_file = next(name for name in manifest["files"] if name.startswith("raw_courses."))
+    ((rows, distinct),) = run.query(
+        "select count(*), count(distinct course_id) from analytics.mart_course_engagement"
+    )
+    assert rows == distinct == manifest["files"][courses_file]["rows"]
+
+
+def test_tests_never_touch_the_repo_database(sample: tuple) -> None:
+    _, run, _ = sample
+    assert Path(run.db_path).resolve() != (REPO_ROOT / "mock_data.duckdb").resolve()
+    assert REPO_ROOT not in Path(run.db_path).resolve().parents

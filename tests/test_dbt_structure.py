@@ -1,0 +1,326 @@
+"""The house rules of STYLE.md, enforced on dbt's own view of the project (target/manifest.json).
+
+`dbt parse` runs once into a temporary target path (it needs no data; the database path points
+into the temporary folder too), and every test reads the manifest it writes. A rule broken by a
+new model fails here with the model's name and the rule, before anyone reviews the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from course_engagement.contract import TABLES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"
+PROJECT = "course_engagement"
+LAYERS = ("base", "intermediate", "marts")
+LAYER_NAME = {
+    "base": re.compile(r"^base_[a-z0-9]+__[a-z0-9_]+$"),
+    "intermediate": re.compile(r"^int_[a-z0-9_]+__[a-z0-9_]+$"),
+    "marts": re.compile(r"^mart_[a-z0-9_]+$"),
+}
+MART = f"model.{PROJECT}.mart_course_engagement"
+MART_COLUMNS = {
+    "course_id": "bigint",
+    "course_title": "varchar",
+    "category": "varchar",
+    "level": "varchar",
+    "publisher": "varchar",
+    "learners": "bigint",
+    "active_learners": "bigint",
+    "active_learners_30d": "bigint",
+    "total_quizzes_completed": "bigint",
+    "total_videos_completed": "bigint",
+    "first_activity": "timestamp",
+    "last_activity": "timestamp",
+    "engagement_rate": "double",
+    "as_of_date": "date",
+}
+# Mart columns whose meaning is a stakeholder definition: described by the doc block of the
+# same name, never by words of their own.
+METRIC_COLUMNS = tuple(MART_COLUMNS)[5:]
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    run_dir = tmp_path_factory.mktemp("dbt_parse")
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
+    command += [
+        "parse",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(run_dir / "target"),
+        "--log-path",
+        str(run_dir / "logs"),
+    ]
+    env = os.environ | {
+        "COURSE_ENGAGEMENT_DB": str(run_dir / "parse_only.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"dbt parse failed:\n{result.stdout[-4000:]}{result.stderr}"
+    return json.loads((run_dir / "target" / "manifest.json").read_text())
+
+
+def _models(manifest: dict) -> dict[str, dict]:
+    return {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["package_name"] == PROJECT
+    }
+
+
+def _layer(node: dict) -> str:
+    return Path(node["original_file_path"]).parts[1]
+
+
+def _tests_on(manifest: dict, model_id: str) -> list[dict]:
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("attached_node") == model_id
+        and node.get("test_metadata")
+    ]
+
+
+def test_every_model_sits_in_a_layer_and_is_named_for_it(manifest: dict) -> None:
+    wrong = {
+        node["name"]: node["original_file_path"]
+        for node in _models(manifest).values()
+        if _layer(node) not in LAYERS or not LAYER_NAME[_layer(node)].match(node["name"])
+    }
+    assert not wrong, (
+        "models must live in models/base|intermediate|marts and be named "
+        f"base_<source>__<entity>, int_<entity>__<what>, mart_<what>: {wrong}"
+    )
+
+
+def test_only_base_models_read_sources(manifest: dict) -> None:
+    readers = {
+        node["name"]
+        for node in _models(manifest).values()
+        if any(dep.startswith("source.") for dep in node["depends_on"]["nodes"])
+    }
+    base = {node["name"] for node in _models(manifest).values() if _layer(node) == "base"}
+    assert readers <= base, f"only base models may call source(): {sorted(readers - base)}"
+
+
+def test_base_models_read_one_source_table_and_nothing_else(manifest: dict) -> None:
+    for node in _models(manifest).values():
+        if _layer(node) == "base":
+            deps = node["depends_on"]["nodes"]
+            assert len(deps) == 1 and deps[0].startswith("source."), (
+                f"{node['name']} must select from exactly one source table, no joins: {deps}"
+            )
+            source = manifest["sources"][deps[0]]
+            assert node["name"] == f"base_{source['source_name']}__{source['name']}"
+
+
+def test_dependencies_only_flow_downward(manifest: dict) -> None:
+    models = _models(manifest)
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    upward = [
+        f"{node['name']} ({_layer(node)}) refs {models[dep]['name']} ({_layer(models[dep])})"
+        for node in models.values()
+        for dep in node["depends_on"]["nodes"]
+        if dep in models
+        and (rank[_layer(models[dep])] > rank[_layer(node)] or _layer(models[dep]) == "marts")
+    ]
+    assert not upward, "a model may only ref base/intermediate models of its layer or below:\n" + (
+        "\n".join(upward)
+    )
+
+
+def test_every_model_has_a_description_that_states_its_grain(manifest: dict) -> None:
+    missing = [
+        node["name"]
+        for node in _models(manifest).values()
+        if "grain" not in node["description"].lower()
+    ]
+    assert not missing, (
+        f"describe these models and say their grain ('Grain: one row per ...'): {missing}"
+    )
+
+
+def test_every_model_has_a_primary_key_test(manifest: dict) -> None:
+    """`unique` + `not_null` on one column, or a combination-unique test plus not_null on each."""
+    without = []
+    for uid, node in _models(manifest).items():
+        tests = _tests_on(manifest, uid)
+        unique = {t["column_name"] for t in tests if t["test_metadata"]["name"] == "unique"}
+        not_null = {t["column_name"] for t in tests if t["test_metadata"]["name"] == "not_null"}
+        combinations = [
+            set(t["test_metadata"]["kwargs"]["combination_of_columns"])
+            for t in tests
+            if t["test_metadata"]["name"] == "unique_combination_of_columns"
+            and t["config"]["severity"].lower() == "error"
+        ]
+        if not (unique & not_null or any(combo <= not_null for combo in combinations)):
+            without.append(node["name"])
+    assert not without, f"these models have no primary-key test (unique + not_null): {without}"
+
+
+def test_every_mart_column_is_described(manifest: dict) -> None:
+    undocumented = [
+        f"{node['name']}.{column['name']}"
+        for node in _models(manifest).values()
+        if _layer(node) == "marts"
+        for column in node["columns"].values()
+        if not column["description"].strip()
+    ]
+    assert not undocumented, f"describe these mart columns: {undocumented}"
+
+
+def test_every_model_column_is_described(manifest: dict) -> None:
+    undocumented = [
+        f"{node['name']}.{column['name']}"
+        for node in _models(manifest).values()
+        for column in node["columns"].values()
+        if not column["description"].strip()
+    ]
+    assert not undocumented, f"describe these columns: {undocumented}"
+
+
+def test_engagement_mart_has_an_enforced_contract_with_every_column_typed(
+    manifest: dict,
+) -> None:
+    mart = manifest["nodes"][MART]
+    assert mart["config"]["contract"]["enforced"] is True
+    assert mart["config"]["materialized"] == "table"
+    assert {name: col["data_type"] for name, col in mart["columns"].items()} == MART_COLUMNS
+
+
+@pytest.mark.parametrize("column", METRIC_COLUMNS)
+def test_mart_metric_columns_are_described_by_their_doc_block(manifest: dict, column: str) -> None:
+    block = manifest["docs"].get(f"doc.{PROJECT}.{column}")
+    assert block, f"write the definition of {column} once, as {{% docs {column} %}}"
+    described = manifest["nodes"][MART]["columns"][column]
+    assert described["description"].strip() == block["block_contents"].strip()
+
+
+def test_definitions_of_learner_and_counted_event_are_doc_blocks(manifest: dict) -> None:
+    for name in ("learner", "counted_event", "as_of_date", "mart_course_engagement"):
+        assert f"doc.{PROJECT}.{name}" in manifest["docs"], f"missing doc block {name}"
+
+
+def test_marts_are_tables(manifest: dict) -> None:
+    not_tables = [
+        node["name"]
+        for node in _models(manifest).values()
+        if _layer(node) == "marts" and node["config"]["materialized"] != "table"
+    ]
+    assert not not_tables
+
+
+def test_yaml_sits_beside_its_models_one_file_per_folder(manifest: dict) -> None:
+    misplaced = {
+        node["name"]: node["patch_path"]
+        for node in _models(manifest).values()
+        if node["patch_path"] != f"{PROJECT}://models/{_layer(node)}/_{_layer(node)}__models.yml"
+    }
+    assert not misplaced, f"document models in models/<layer>/_<layer>__models.yml: {misplaced}"
+
+
+def test_yaml_uses_the_data_tests_key(dbt_yaml_files: list[Path]) -> None:
+    offenders = []
+    for path in dbt_yaml_files:
+        document = yaml.safe_load(path.read_text()) or {}
+        for kind in ("models", "sources"):
+            for item in document.get(kind) or []:
+                entries = [item, *(item.get("columns") or []), *(item.get("tables") or [])]
+                for table in item.get("tables") or []:
+                    entries += table.get("columns") or []
+                offenders += [
+                    f"{path.name}: {entry['name']}" for entry in entries if "tests" in entry
+                ]
+    assert not offenders, f"use `data_tests:`, not `tests:`: {offenders}"
+
+
+@pytest.fixture(scope="module")
+def dbt_yaml_files() -> list[Path]:
+    return sorted((DBT_PROJECT_DIR / "models").rglob("*.yml"))
+
+
+def test_no_foreign_key_constraints(manifest: dict) -> None:
+    # dbt-duckdb cannot replace a table a foreign key points at: per-layer builds would break
+    foreign = [
+        f"{node['name']}.{column['name']}"
+        for node in _models(manifest).values()
+        for column in node["columns"].values()
+        for constraint in column.get("constraints", [])
+        if constraint["type"] == "foreign_key"
+    ] + [
+        node["name"]
+        for node in _models(manifest).values()
+        for constraint in node.get("constraints", [])
+        if constraint["type"] == "foreign_key"
+    ]
+    assert not foreign
+
+
+def test_sources_describe_every_raw_table_and_column(manifest: dict) -> None:
+    sources = {
+        node["name"]: node for node in manifest["sources"].values() if node["source_name"] == "raw"
+    }
+    assert set(sources) == {table.name for table in TABLES}
+    for table in TABLES:
+        node = sources[table.name]
+        assert node["description"].strip()
+        assert {
+            name: column["data_type"].upper() for name, column in node["columns"].items()
+        } == dict(table.columns)
+        assert all(column["description"].strip() for column in node["columns"].values())
+
+
+def test_event_source_freshness_warns_only(manifest: dict) -> None:
+    events = manifest["sources"][f"source.{PROJECT}.raw.events"]
+    assert events["loaded_at_field"] == "event_timestamp"
+    assert events["freshness"]["warn_after"]["count"]
+    assert events["freshness"]["error_after"]["count"] is None
+
+
+def test_exposure_declares_the_stakeholder_report(manifest: dict) -> None:
+    (exposure,) = manifest["exposures"].values()
+    assert exposure["owner"]["name"] == "Learning Ops"
+    assert exposure["depends_on"]["nodes"] == [MART]
+    assert "output/reports/course_engagement_<ds>.csv" in exposure["description"]
+
+
+def test_business_constants_are_not_copied_into_models(manifest: dict) -> None:
+    """Event types, code lists and the window live in dbt_project.yml vars, read via macros."""
+    constants = re.compile(
+        r"'(quiz_submit|video_complete|cancelled|deleted|active|beginner|page_view)'"
+        r"|interval\s+'?30|\b29\b|\b30\b",
+        re.IGNORECASE,
+    )
+    # the one model that turns a code into a business flag (is_cancelled, is_deleted) names it
+    allowed = {
+        "base_raw__enrolments": {"'cancelled'"},
+        "int_users__current": {"'deleted'"},
+    }
+    comments = re.compile(r"\{#.*?#\}|--[^\n]*", re.DOTALL)
+    copied = {}
+    for node in _models(manifest).values():
+        code = comments.sub("", node["raw_code"])
+        found = {m.group(0).lower() for m in constants.finditer(code)}
+        found -= allowed.get(node["name"], set())
+        if found:
+            copied[node["name"]] = sorted(found)
+    assert not copied, f"use the vars/macros instead of literal constants: {copied}"
