@@ -215,9 +215,16 @@ def test_mart_metric_columns_are_described_by_their_doc_block(manifest: dict, co
     assert described["description"].strip() == block["block_contents"].strip()
 
 
-def test_definitions_of_learner_and_counted_event_are_doc_blocks(manifest: dict) -> None:
-    for name in ("learner", "counted_event", "as_of_date", "mart_course_engagement"):
-        assert f"doc.{PROJECT}.{name}" in manifest["docs"], f"missing doc block {name}"
+def test_learner_and_counted_event_definitions_are_doc_blocks_used_by_the_mart(
+    manifest: dict,
+) -> None:
+    description = manifest["nodes"][MART]["description"]
+    for name in ("mart_course_engagement", "learner", "counted_event"):
+        block = manifest["docs"].get(f"doc.{PROJECT}.{name}")
+        assert block, f"write the definition once, as {{% docs {name} %}}"
+        assert block["block_contents"].strip() in description, (
+            f"the mart's description must use {{{{ doc('{name}') }}}}"
+        )
 
 
 def test_marts_are_tables(manifest: dict) -> None:

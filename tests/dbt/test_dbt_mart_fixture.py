@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import LAYERS, DbtRun, load_into_new_db, write_raw_csvs
+from dbt_harness import LAYERS, DbtRun, load_into_new_db, write_raw_csvs
 
 AS_OF_DATE = "2026-01-31"
 

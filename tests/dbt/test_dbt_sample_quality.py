@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, DbtRun, load_into_new_db
+from dbt_harness import REPO_ROOT, DbtRun, load_into_new_db
 
 from course_engagement.defects import DEFECTS
 
@@ -44,7 +44,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, DbtRun, list
         generate(GeneratorConfig(), data_dir)
     manifest = json.loads((data_dir / "manifest.json").read_text())
     run = load_into_new_db(data_dir, root / "run")
-    commands = run.dbt(["build"], as_of_date=manifest["end_date"])
+    commands = run.dbt(["build"], ["docs", "generate"], as_of_date=manifest["end_date"])
     return manifest, run, commands
 
 
@@ -89,6 +89,14 @@ def test_full_build_passes_every_test_without_warnings(sample: tuple) -> None:
     assert set(statuses.values()) <= {"success", "pass"}, {
         node: s for node, s in statuses.items() if s not in {"success", "pass"}
     }
+
+
+def test_docs_generate_succeeds_and_catalogues_the_mart(sample: tuple) -> None:
+    _, run, commands = sample
+    assert commands[-1].args == ["docs", "generate"] and commands[-1].success
+    catalog = json.loads((run.target_path / "catalog.json").read_text())
+    mart = catalog["nodes"]["model.course_engagement.mart_course_engagement"]
+    assert set(mart["columns"]) >= {"course_id", "learners", "engagement_rate", "as_of_date"}
 
 
 def test_sample_mart_has_one_row_per_catalogue_course(sample: tuple) -> None:

@@ -27,20 +27,17 @@ renamed as (
         event_timestamp as event_at,
 
         -- metadata: defects found on this row, and a fingerprint of the row exactly as
-        -- delivered (every raw column), which tells exact duplicates from re-used ids
+        -- delivered (every raw column), which tells exact duplicates from re-used ids. A
+        -- 64-bit hash is enough: it is only ever compared between rows of the same event id.
         {{ is_code_variant('event_type', 'valid_event_types') }} as is_event_type_variant,
-        md5(
-            to_json(
-                [
-                    cast(id as varchar),
-                    cast(user_id as varchar),
-                    cast(course_id as varchar),
-                    event_type,
-                    cast(event_timestamp as varchar),
-                    session_id,
-                    metadata
-                ]
-            )
+        hash(
+            id,
+            user_id,
+            course_id,
+            event_type,
+            event_timestamp,
+            session_id,
+            metadata
         ) as raw_row_hash
 
     from source
