@@ -22,7 +22,7 @@ def test_build_command_selects_one_layer_with_the_date_and_per_run_paths(tmp_pat
         "--select",
         "path:models/intermediate",
         "--indirect-selection",
-        "cautious",
+        "buildable",
         "--vars",
         '{"as_of_date": "2026-10-31"}',
         "--project-dir",

@@ -11,12 +11,8 @@ it prints when the defect counts agree, so a notebook that quietly skipped the c
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import nbformat
 import pytest
@@ -30,32 +26,10 @@ SAMPLE_DIR = REPO_ROOT / "data"
 CELL_TIMEOUT_S = 120
 
 
-def dbt_test_helpers() -> ModuleType:
-    """tests/dbt/conftest.py, loaded by path under a name of its own.
-
-    It holds the "real loader, then real dbt" helpers; reusing them keeps one way of building a
-    test database. It cannot be imported by name: every test folder's conftest is `conftest`,
-    and tests/dbt is not a package (a package called `dbt` would shadow dbt itself).
-    """
-    name = "_tests_dbt_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parent / "dbt" / "conftest.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    helpers = dbt_test_helpers()
-    end_date = json.loads((SAMPLE_DIR / "manifest.json").read_text())["end_date"]
-    run = helpers.load_into_new_db(SAMPLE_DIR, tmp_path_factory.mktemp("notebook_sample"))
-    run.dbt(["build"], as_of_date=end_date)
-    return run.db_path
+def sample_db(sample_build) -> Path:
+    """The committed sample built by the real loader and dbt (tests/conftest.py)."""
+    return sample_build.run.db_path
 
 
 @pytest.fixture(scope="module")

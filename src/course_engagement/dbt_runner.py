@@ -90,10 +90,10 @@ def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path
         "build",
         "--select",
         f"path:models/{layer}",
-        # A test that also refs a later layer waits for that layer (default "eager" would run
-        # an intermediate model's relationships test while building base, before it exists).
+        # A test runs once every model it refs is built or selected ("eager" would run a later
+        # layer's relationships test while building base; "cautious" would skip cross-layer tests).
         "--indirect-selection",
-        "cautious",
+        "buildable",
         "--vars",
         json.dumps({"as_of_date": as_of}),
         "--project-dir",

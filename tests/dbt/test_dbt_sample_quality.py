@@ -4,7 +4,6 @@ The sample (data/raw_*.csv, described by data/manifest.json) is loaded by the re
 a temporary database and built with one full `dbt build` (every data and unit test included).
 as_of_date is the manifest's end_date, the last day of generated activity, so the generator's
 "future" (after the end of --end-date) and the models' "future" (after as_of_date) coincide.
-Without a committed sample, a default one is generated into the temporary folder.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-from dbt_harness import REPO_ROOT, DbtRun, load_into_new_db
+from dbt_harness import REPO_ROOT, DbtRun
 
 from course_engagement.defects import DEFECTS
-
-SAMPLE_DIR = REPO_ROOT / "data"
 
 # Planted event classes are disjoint and each maps onto one exclusion reason of the
 # reconciliation (the first rule that applies is the only one that applies).
@@ -34,18 +31,9 @@ RECONCILIATION_REASON_OF_DEFECT = {
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, DbtRun, list]:
-    root = tmp_path_factory.mktemp("sample")
-    data_dir = SAMPLE_DIR
-    if not (data_dir / "manifest.json").exists():
-        from course_engagement.generate import GeneratorConfig, generate
-
-        data_dir = root / "data"
-        generate(GeneratorConfig(), data_dir)
-    manifest = json.loads((data_dir / "manifest.json").read_text())
-    run = load_into_new_db(data_dir, root / "run")
-    commands = run.dbt(["build"], ["docs", "generate"], as_of_date=manifest["end_date"])
-    return manifest, run, commands
+def sample(sample_build) -> tuple[dict, DbtRun, list]:
+    """The committed sample, built once per session by tests/conftest.py."""
+    return sample_build.manifest, sample_build.run, sample_build.commands
 
 
 def _quality(run: DbtRun) -> dict[str, int]:
