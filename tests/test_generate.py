@@ -6,6 +6,7 @@ manifest that drifted from the files (or a planted class that leaked into anothe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -241,8 +242,7 @@ def test_committed_sample_is_the_generator_default_and_has_every_defect_thrice()
     assert min(manifest["defects"].values()) >= 3
     assert manifest["defects"] == recount(REPO / "data", manifest["end_date"])
     for name, info in manifest["files"].items():
-        assert info["sha256"] == __import__("hashlib").sha256(
-            (REPO / "data" / name).read_bytes()
-        ).hexdigest(), f"data/{name} differs from its manifest: regenerate the sample"
+        digest = hashlib.sha256((REPO / "data" / name).read_bytes()).hexdigest()
+        assert info["sha256"] == digest, f"data/{name} differs from its manifest: regenerate it"
     total = sum((REPO / "data" / name).stat().st_size for name in manifest["files"])
     assert total < 3 * 1024 * 1024
