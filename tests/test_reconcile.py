@@ -1,26 +1,26 @@
 """The reconciliation of the legacy query with the mart, on real DuckDB files built by dbt.
 
-Two databases, each built once per module: a hand-written fixture in which every course plants
-exactly one legacy flaw (so every expected number below can be checked by reading the CSVs),
-and the committed sample in data/, where every difference must be attributed.
+Two databases: a hand-written fixture in which every course plants exactly one legacy flaw (so
+every expected number below can be checked by reading the CSVs), built once for this module,
+and the committed sample in data/ (the session's shared build), where every difference must be
+attributed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+from dbt_harness import load_into_new_db
 
 from course_engagement import reconcile
-from course_engagement.loader import load
-from course_engagement.settings import REPO_ROOT
+
+if TYPE_CHECKING:  # the session fixture's type, from tests/conftest.py; never imported at run time
+    from conftest import SampleBuild
 
 FIXTURE_AS_OF = "2024-06-30"
 
@@ -145,49 +145,9 @@ EXPECTED_CAUSES = {
 }
 
 
-def dbt_build(db_path: Path, as_of_date: str, work_dir: Path) -> None:
-    """The real `dbt build` of the mart and its parents (with their tests) into `db_path`."""
-    dbt = Path(sys.executable).with_name("dbt")
-    project = REPO_ROOT / "2-dbt_project"
-    command = [
-        str(dbt if dbt.exists() else "dbt"),
-        "build",
-        "--select",
-        "+mart_course_engagement",
-        "--indirect-selection",
-        "cautious",  # only tests whose parents are all built
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--vars",
-        json.dumps({"as_of_date": as_of_date}),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-    ]
-    env = os.environ | {
-        "COURSE_ENGAGEMENT_DB": str(db_path),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    done = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        tail = "\n".join(done.stdout.splitlines()[-30:])
-        pytest.fail(f"dbt build into {db_path} failed (exit {done.returncode}):\n{tail}")
-
-
-def build_database(data_dir: Path, as_of_date: str, work_dir: Path) -> Path:
-    db_path = work_dir / "engagement.duckdb"
-    load(data_dir, db_path)
-    dbt_build(db_path, as_of_date, work_dir)
-    return db_path
-
-
 @pytest.fixture(scope="module")
 def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture CSVs, loaded by the real loader and built by the real `dbt build`."""
     work_dir = tmp_path_factory.mktemp("reconcile_fixture")
     data_dir = work_dir / "data"
     data_dir.mkdir()
@@ -198,7 +158,13 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "raw_events.csv": EVENTS_CSV,
     }.items():
         (data_dir / name).write_text(text)
-    return build_database(data_dir, FIXTURE_AS_OF, work_dir)
+    run = load_into_new_db(data_dir, work_dir / "build")
+    # the mart, its parents and their tests; cautious: no test of a model left unbuilt
+    run.dbt(
+        ["build", "--select", "+mart_course_engagement", "--indirect-selection", "cautious"],
+        as_of_date=FIXTURE_AS_OF,
+    )
+    return run.db_path
 
 
 @pytest.fixture(scope="module")
@@ -207,10 +173,9 @@ def fixture_result(fixture_db: Path) -> reconcile.Reconciliation:
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = REPO_ROOT / "data"
-    end_date = json.loads((data_dir / "manifest.json").read_text())["end_date"]
-    return build_database(data_dir, end_date, tmp_path_factory.mktemp("reconcile_sample"))
+def sample_db(sample_build: SampleBuild) -> Path:
+    """The committed sample, built once per session by tests/conftest.py as of its end date."""
+    return sample_build.run.db_path
 
 
 def causes_of(result: reconcile.Reconciliation) -> dict[tuple[int | None, str], tuple[str, ...]]:
