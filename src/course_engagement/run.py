@@ -100,13 +100,20 @@ def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def _date_argument(text: str):
+    try:
+        return validate_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="course-engagement run", description="Run the whole DAG once through Airflow."
     )
     parser.add_argument(
         "--date",
-        type=validate_date,
+        type=_date_argument,
         help="report date (default: last day of data)",
     )
     args = parser.parse_args(argv)
