@@ -18,11 +18,10 @@ from pathlib import Path
 import duckdb
 
 from course_engagement import pipeline
+from course_engagement.airflow_launch import DAG_ID
 from course_engagement.export import report_path
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
-
-DAG_ID = "course_engagement_pipeline"
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -38,27 +37,27 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _airflow(settings: Settings, *args: str, log: Path | None = None) -> None:
-    command = [str(Path(sys.executable).with_name("airflow")), *args]
-    if log is None:
-        subprocess.run(command, env=airflow_env(settings), check=True, capture_output=True)
-        return
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _logged(settings: Settings, command: list[str], what: str, log: Path) -> None:
+    """Run an Airflow command with its output in `log`; on failure show the log's tail."""
     with log.open("w") as handle:
         completed = subprocess.run(
             command, env=airflow_env(settings), stdout=handle, stderr=subprocess.STDOUT
         )
     if completed.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-40:])
-        raise SystemExit(f"{tail}\n\nerror: `airflow {' '.join(args)}` failed; full log: {log}")
+        raise SystemExit(f"{tail}\n\nerror: `{what}` failed; full log: {log}")
 
 
-def prepare_airflow(settings: Settings) -> None:
-    """Create the metadata database (first use only) and the one-slot DuckDB pool."""
+def ensure_metadata_db(settings: Settings) -> None:
+    """Create Airflow's metadata database on first use (a no-op afterwards)."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     if not (settings.airflow_home / "airflow.db").exists():
         print(f"creating the Airflow metadata database in {settings.airflow_home} ...", flush=True)
-        _airflow(settings, "db", "migrate")
-    _airflow(settings, "pools", "set", pipeline.POOL, "1", pipeline.POOL_DESCRIPTION)
+        log = settings.airflow_home / "db_migrate.log"
+        _logged(settings, [AIRFLOW, "db", "migrate"], "airflow db migrate", log)
 
 
 def default_date(settings: Settings) -> str:
@@ -121,12 +120,13 @@ def run(argv: list[str] | None = None) -> int:
     ds = args.date.isoformat() if args.date else default_date(settings)
     print(f"report date: {ds}{'' if args.date else ' (last day of activity in the data)'}")
     started = time.monotonic()
-    prepare_airflow(settings)
+    ensure_metadata_db(settings)
     log_dir = settings.output_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"airflow_dags_test_{ds}.log"
     print(f"running {DAG_ID} for {ds} through Airflow (log: {log}) ...", flush=True)
-    _airflow(settings, "dags", "test", DAG_ID, ds, log=log)
+    launcher = [sys.executable, "-m", "course_engagement.airflow_launch", ds]
+    _logged(settings, launcher, f"airflow dags test {DAG_ID} {ds}", log)
     report = report_path(settings.reports_dir, ds)
     if not report.exists():
         raise SystemExit(f"error: the DAG finished but {report} is missing; see {log}")
@@ -143,14 +143,15 @@ def airflow_ui(argv: list[str] | None = None) -> int:
         description="Start `airflow standalone` with the project's AIRFLOW_HOME and DAG folder.",
     ).parse_args(argv)
     settings = Settings.from_env()
-    prepare_airflow(settings)
+    ensure_metadata_db(settings)
+    pool = [AIRFLOW, "pools", "set", pipeline.POOL, "1", pipeline.POOL_DESCRIPTION]
+    subprocess.run(pool, env=airflow_env(settings), check=True, capture_output=True)
     password_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     print(
         f"starting Airflow on http://localhost:8080 (AIRFLOW_HOME={settings.airflow_home});\n"
         f"log in as admin with the password in {password_file} (git-ignored). Ctrl-C stops it."
     )
-    command = [str(Path(sys.executable).with_name("airflow")), "standalone"]
-    return subprocess.call(command, env=airflow_env(settings))
+    return subprocess.call([AIRFLOW, "standalone"], env=airflow_env(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
