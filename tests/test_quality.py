@@ -19,7 +19,9 @@ def build(path, courses: list[int], mart_rows: list[tuple]) -> None:
         )
         con.execute(
             "create table analytics.mart_course_engagement (course_id bigint, "
-            "course_title varchar, learners int, active_learners int, active_learners_30d int)"
+            "course_title varchar, learners int, active_learners int, active_learners_30d int, "
+            "total_quizzes_completed int default 0, total_videos_completed int default 0, "
+            "as_of_date date default '2026-10-31')"
         )
         if mart_rows:
             con.executemany(
