@@ -4,18 +4,23 @@ The report is written to a temporary file in the reports folder and renamed into
 reader (or a crash) never sees half a file; the same mart gives the same bytes, so a rerun of a
 date replaces the file with an identical one. Rows are ordered by course_id: stable, and easy
 to diff between two dates.
+
+A temporary file is named `.course_engagement_<ds>.csv.<pid>.<random>.tmp`: hidden, never
+matching `course_engagement_*.csv`, so nobody mistakes it for a report. An export killed
+mid-write (kill -9, a lost machine) leaves one behind; the next export removes every temporary
+file whose process is gone. The mart must be for the report's date: a mart built for another
+date, or an empty one, is never written under this date's name.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from course_engagement.quality import MART
+from course_engagement.quality import MART, connect_read_only
 from course_engagement.validation import validate_date
 
 REPORT_COLUMNS = (
@@ -35,6 +40,11 @@ REPORT_COLUMNS = (
     "as_of_date",
 )
 REPORT_MODE = 0o644  # readable by the team, writable only by the pipeline's user
+_TEMPORARY = re.compile(r"^\.course_engagement_.*\.csv\.(?P<pid>\d+)\..*\.tmp$")
+
+
+class ExportError(RuntimeError):
+    """The mart cannot be published under this date; a retry will not change that."""
 
 
 @dataclass(frozen=True)
@@ -47,19 +57,55 @@ def report_path(reports_dir: Path, ds: str) -> Path:
     return reports_dir / f"course_engagement_{validate_date(ds).isoformat()}.csv"
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(reports_dir: Path) -> list[Path]:
+    """Delete temporary report files left by exports whose process no longer exists."""
+    removed = []
+    if not reports_dir.is_dir():
+        return removed
+    for path in sorted(reports_dir.iterdir()):
+        match = _TEMPORARY.match(path.name)
+        if match and path.is_file() and not _process_alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        print(f"removed {len(removed)} temporary file(s) of killed exports: {removed}")
+    return removed
+
+
 def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
     """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
     final = report_path(reports_dir, ds)
+    as_of = validate_date(ds)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=reports_dir)
+    remove_stale_temporaries(reports_dir)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=reports_dir
+    )
     os.close(handle)
     columns = ", ".join(REPORT_COLUMNS)
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            rows = con.execute(f"select count(*) from {MART}").fetchone()[0]
+        with connect_read_only(db_path, "export the report") as con:
+            rows, dates = con.execute(
+                f"select count(*), string_agg(distinct as_of_date::varchar, ', ') from {MART}"
+            ).fetchone()
+            if rows == 0 or dates != as_of.isoformat():
+                raise ExportError(
+                    f"{MART} is {'empty' if rows == 0 else f'built as of {dates}'}, not as of "
+                    f"{as_of}; refusing to write {final}. Rebuild the marts for {as_of} first"
+                )
             con.execute(
                 f"copy (select {columns} from {MART} order by course_id) "
-                "to $path (format csv, header true)",
+                "to $path (format csv, header true, use_tmp_file false)",
                 {"path": temporary},
             )
         os.chmod(temporary, REPORT_MODE)

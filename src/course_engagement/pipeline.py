@@ -3,8 +3,13 @@
 `3-airflow/dags/pipeline.py` only wires these into a DAG. Each function takes the run's date
 (`ds`) and the resolved settings, does one step and returns something small and loggable.
 Failures that a retry cannot fix (a failing data test, a failed quality gate, a structurally
-broken input file) are marked permanent with `PERMANENT_FAILURES` so the DAG fails the task at
-once instead of retrying into the same wall.
+broken input file, a mart built for another date) are marked permanent with
+`PERMANENT_FAILURES` so the DAG fails the task at once instead of retrying into the same wall;
+everything else (a DuckDB lock held by another process, a dbt crash or timeout) is retried.
+
+The export task also records the published report's key figures in
+`analytics.pipeline_run_history`, after the report is in place; the next run's quality gate
+compares its mart with them (see `course_engagement.quality`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from course_engagement import dbt_runner, export, loader, quality
 from course_engagement.settings import Settings
@@ -23,6 +30,7 @@ POOL_DESCRIPTION = "One slot: serialises every task that opens the DuckDB file (
 PERMANENT_FAILURES: tuple[type[BaseException], ...] = (
     dbt_runner.DbtTestFailure,
     quality.QualityGateError,
+    export.ExportError,
     loader.LoadError,
     ValueError,
 )
@@ -48,8 +56,18 @@ def run_dir(settings: Settings, ds: str, run_id: str, layer: str) -> Path:
 
 
 def load_raw(settings: Settings) -> dict[str, int]:
-    audits = loader.load(settings.data_dir, settings.db_path)
+    try:
+        audits = loader.load(settings.data_dir, settings.db_path)
+    except loader.LoadError as error:
+        # A file problem will not heal on retry; a database held by another process will.
+        if _is_lock_conflict(error.__context__):
+            raise quality.DatabaseBusyError(f"{error}; the task retries") from error
+        raise
     return {audit.file_name: audit.loaded_rows for audit in audits}
+
+
+def _is_lock_conflict(error: BaseException | None) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 def run_layer(settings: Settings, layer: str, ds: str, run_id: str) -> str:
@@ -63,4 +81,5 @@ def check_mart_quality(settings: Settings) -> int:
 
 def export_mart_report(settings: Settings, ds: str) -> dict[str, Any]:
     report = export.export_report(settings.db_path, settings.reports_dir, ds)
-    return {"path": str(report.path), "rows": report.rows}
+    figures = quality.record_run(settings.db_path, report.path)
+    return {"path": str(report.path), "rows": report.rows, "learners": figures.learners}

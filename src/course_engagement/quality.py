@@ -3,10 +3,27 @@
 dbt's tests already ran in each layer; this gate checks the published table as the stakeholder
 will see it, in one place, and reports every failed check at once so one run shows the whole
 picture.
+
+Some wrong numbers pass every rule on their own: a catalogue export cut in half, or a users
+file that lost most of its rows, still builds a consistent mart. So the gate also compares the
+mart with the last report that was published before it: `analytics.pipeline_run_history` holds
+the key figures of every published report (one row per report date, written only after the
+report is in place, by `record_run`), and the gate fails when the mart has lost more than a
+configured share of its courses or learners since the latest report for an EARLIER date. A
+rerun of a date never compares with itself, and a backfill of an old date compares with the
+date before it. Thresholds come from the environment:
+
+- COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE (default 0.10): courses in the mart;
+- COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE (default 0.10): learners summed over courses.
+
+To publish a real drop (courses retired), rerun that date with the variable set to 1.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +31,12 @@ import duckdb
 
 MART = "analytics.mart_course_engagement"
 CATALOGUE = "analytics.base_raw__courses"
+HISTORY = "analytics.pipeline_run_history"
 KEY_COLUMNS = ("course_id", "course_title", "learners", "active_learners", "active_learners_30d")
+
+MAX_COURSE_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE"
+MAX_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE"
+DEFAULT_MAX_LOSS_SHARE = 0.10
 
 
 class QualityGateError(RuntimeError):
@@ -24,10 +46,29 @@ class QualityGateError(RuntimeError):
         super().__init__(f"quality gate failed on {MART}, nothing will be exported:\n{lines}")
 
 
+class DatabaseBusyError(RuntimeError):
+    """Another process holds the DuckDB file for writing; worth a retry once it is done."""
+
+
+def connect_read_only(db_path: Path, purpose: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, or a `DatabaseBusyError` that says who to wait for."""
+    try:
+        return duckdb.connect(str(db_path), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise DatabaseBusyError(
+            f"cannot open {db_path} read-only to {purpose}: another process holds it for "
+            f"writing ({error}). The task retries; if it keeps failing, find that process "
+            "(dbt, the loader, a notebook opened read-write) and let it finish or close it"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
     sql: str  # returns one row: (number of offending rows, sample of offending keys)
+    key: str = "course_id"  # what the sample lists
 
 
 def _checks() -> list[Check]:
@@ -58,6 +99,15 @@ def _checks() -> list[Check]:
             where not (active_learners_30d <= active_learners and active_learners <= learners)
             """,
         ),
+        Check(
+            "one as_of_date in the mart",
+            f"""
+            select (count(distinct as_of_date) > 1)::int,
+                   string_agg(distinct as_of_date::varchar, ', ')
+            from {MART}
+            """,
+            key="as_of_date",
+        ),
     ]
     for column in KEY_COLUMNS:
         checks.append(
@@ -75,20 +125,161 @@ def failed_checks(con: duckdb.DuckDBPyConnection) -> list[str]:
     for check in _checks():
         offending, sample = con.execute(check.sql).fetchone()
         if offending:
-            where = f" (course_id {sample})" if sample else ""
+            where = f" ({check.key} {sample})" if sample else ""
             failures.append(f"{check.name}: {offending} offending row(s){where}")
+    return failures
+
+
+# ---------------------------------------------------------------------------------------------
+# Key figures of each published report, and the comparison with the previous one.
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What a report says in a few numbers; one row of `analytics.pipeline_run_history`."""
+
+    report_date: dt.date
+    courses: int
+    learners: int
+    active_learners: int
+    active_learners_30d: int
+    total_quizzes_completed: int
+    total_videos_completed: int
+
+
+_FIGURES_SQL = f"""
+    select max(as_of_date), count(*), coalesce(sum(learners), 0),
+           coalesce(sum(active_learners), 0), coalesce(sum(active_learners_30d), 0),
+           coalesce(sum(total_quizzes_completed), 0), coalesce(sum(total_videos_completed), 0)
+    from {MART}
+"""
+
+
+def mart_figures(con: duckdb.DuckDBPyConnection) -> RunFigures | None:
+    """The mart's key figures; None when it is empty (it has no date then)."""
+    row = con.execute(_FIGURES_SQL).fetchone()
+    return None if row[0] is None else RunFigures(*row)
+
+
+def _history_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    schema, table = HISTORY.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def previous_run(con: duckdb.DuckDBPyConnection, report_date: dt.date) -> RunFigures | None:
+    """The latest published report for a date before `report_date` (never the same date)."""
+    if not _history_exists(con):
+        return None
+    row = con.execute(
+        f"""select report_date, courses, learners, active_learners, active_learners_30d,
+                   total_quizzes_completed, total_videos_completed
+            from {HISTORY} where report_date < ? order by report_date desc limit 1""",
+        [report_date],
+    ).fetchone()
+    return None if row is None else RunFigures(*row)
+
+
+def loss_share_from_env(name: str) -> float:
+    value = os.environ.get(name, "")
+    if value == "":
+        return DEFAULT_MAX_LOSS_SHARE
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise QualityGateError([f"{name}={value!r} is not a share between 0 and 1"])
+    return share
+
+
+def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]:
+    """A failure per key figure that fell by more than its allowed share since `previous`."""
+    if previous is None:
+        return []
+    failures = []
+    compared = (
+        ("courses", MAX_COURSE_LOSS_ENV, previous.courses, current.courses),
+        (
+            "learners (summed over courses)",
+            MAX_LEARNER_LOSS_ENV,
+            previous.learners,
+            current.learners,
+        ),
+    )
+    for label, variable, before, now in compared:
+        allowed = loss_share_from_env(variable)
+        lost = (before - now) / before if before else 0.0
+        if lost > allowed:
+            failures.append(
+                f"{label} fell from {before} to {now} ({lost:.2%} lost) since the report of "
+                f"{previous.report_date}, above {variable} = {allowed:.2%}. If the drop is "
+                f"real, rerun this date with {variable}=1"
+            )
     return failures
 
 
 def check_mart(db_path: Path) -> int:
     """Run every check; raise `QualityGateError` naming all failures, else return the row count."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_read_only(db_path, "run the quality gate") as con:
         try:
             failures = failed_checks(con)
+            figures = mart_figures(con)
         except duckdb.CatalogException as error:
             raise QualityGateError([f"mart or catalogue missing: {error}"]) from None
-        rows = con.execute(f"select count(*) from {MART}").fetchone()[0]
+        if figures is not None:
+            failures += loss_failures(figures, previous_run(con, figures.report_date))
+        rows = figures.courses if figures else 0
     if failures:
         raise QualityGateError(failures)
     print(f"quality gate passed: {rows} courses in {MART}")
     return rows
+
+
+def record_run(db_path: Path, report_path: Path) -> RunFigures:
+    """Remember a published report's key figures (one row per report date, replaced on rerun).
+
+    Called only once the report is in place, so the history lists published reports only.
+    """
+    digest = hashlib.sha256(report_path.read_bytes()).hexdigest()
+    with duckdb.connect(str(db_path)) as con:
+        figures = mart_figures(con)
+        if figures is None:
+            raise QualityGateError([f"{MART} is empty; nothing to record for {report_path}"])
+        con.begin()
+        con.execute(
+            f"""create table if not exists {HISTORY} (
+                report_date date primary key,
+                courses bigint not null,
+                learners bigint not null,
+                active_learners bigint not null,
+                active_learners_30d bigint not null,
+                total_quizzes_completed bigint not null,
+                total_videos_completed bigint not null,
+                report_file varchar not null,
+                report_sha256 varchar not null,
+                recorded_at timestamp not null
+            )"""
+        )
+        con.execute(
+            f"insert or replace into {HISTORY} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                figures.report_date,
+                figures.courses,
+                figures.learners,
+                figures.active_learners,
+                figures.active_learners_30d,
+                figures.total_quizzes_completed,
+                figures.total_videos_completed,
+                report_path.name,
+                digest,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ],
+        )
+        con.commit()
+    return figures
