@@ -2,7 +2,11 @@
     One row per data-quality defect class, keyed exactly as course_engagement.defects.DEFECTS
     (and data/manifest.json), each counted by the definition written there. Deleted, for the
     user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
-    own rule (flag, or the deleted state) agrees on every generated row.
+    own rule (flag, or the deleted state) agrees on every generated row. One class the
+    generator never plants is counted too: enrolments_status_unknown, enrolment rows whose
+    status is not blank and not a valid code after trim + lower-case (such an enrolment is not
+    cancelled, so it makes a learner; above var max_unknown_enrolment_status_share the build
+    fails in the base layer).
 #}
 with
 
@@ -92,6 +96,9 @@ enrolment_rows as (
             as enrolments_status_empty,
         count(*) filter (where enrolments.is_enrolment_status_variant)
             as enrolments_status_variant,
+        count(*) filter (
+            where enrolments.enrolment_status not in {{ codes_sql('valid_enrolment_statuses') }}
+        ) as enrolments_status_unknown,
         count(*) filter (where enrolments.is_cancelled) as enrolments_cancelled,
         count(*) - (select count(*) from enrolment_pairs)
             as enrolments_duplicate_user_course,
