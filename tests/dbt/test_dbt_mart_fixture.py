@@ -225,6 +225,7 @@ def test_quality_model_counts_every_defect_class_by_its_definition(
         "courses_level_variant": 1,  # ' ADVANCED '
         "enrolments_status_empty": 1,  # 7
         "enrolments_status_variant": 2,  # 8 ' Active', 10 ' CANCELLED'
+        "enrolments_status_unknown": 0,
         "enrolments_cancelled": 3,  # 6, 9, 10
         "enrolments_duplicate_user_course": 2,  # (1, 101) and (3, 102) twice each
         "enrolments_of_deleted_users": 1,  # 3 (user 2)
