@@ -9,12 +9,15 @@ file that lost most of its rows, still builds a consistent mart. So the gate als
 mart with the last report that was published before it: `analytics.pipeline_run_history` holds
 the key figures of every published report (one row per report date, written only after the
 report is in place, by `record_run`), and the gate fails when the mart has lost more than a
-configured share of its courses or learners since the latest report for an EARLIER date. A
-rerun of a date never compares with itself, and a backfill of an old date compares with the
-date before it. Thresholds come from the environment:
+configured share of its courses, learners or active learners since the latest report for an
+EARLIER date. A rerun of a date never compares with itself, and a backfill of an old date
+compares with the date before it. Thresholds come from the environment:
 
 - COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE (default 0.10): courses in the mart;
-- COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE (default 0.10): learners summed over courses.
+- COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE (default 0.10): learners summed over courses;
+- COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE (default 0.10): active learners summed over
+  courses. Active "at any time up to as_of_date" only grows as events arrive, so a fall means
+  lost events (a header-only events export loads cleanly and would report zero activity).
 
 To publish a real drop (courses retired), rerun that date with the variable set to 1.
 """
@@ -36,6 +39,7 @@ KEY_COLUMNS = ("course_id", "course_title", "learners", "active_learners", "acti
 
 MAX_COURSE_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE"
 MAX_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE"
+MAX_ACTIVE_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE"
 DEFAULT_MAX_LOSS_SHARE = 0.10
 
 
@@ -210,6 +214,12 @@ def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]
             MAX_LEARNER_LOSS_ENV,
             previous.learners,
             current.learners,
+        ),
+        (
+            "active learners (summed over courses)",
+            MAX_ACTIVE_LEARNER_LOSS_ENV,
+            previous.active_learners,
+            current.active_learners,
         ),
     )
     for label, variable, before, now in compared:
