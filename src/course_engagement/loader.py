@@ -21,9 +21,21 @@ Decisions worth knowing:
 
 - `raw.load_audit` is a history: one row per file per load, appended. `loaded_at` (UTC) lives
   only there, so rerunning with the same files gives identical raw tables.
-- `raw.load_rejects` holds the rejects of the latest load of each table: loading
-  `raw_events.csv` (or `raw_events.parquet`) replaces the rejects of both names. Old rejects of a
-  file that has since been fixed would otherwise look like current problems.
+- `raw.load_rejects` holds the rejects of the rows currently loaded: loading `raw_users.csv`
+  (or `.parquet`) replaces the rejects of both names, and a full load of events replaces the
+  rejects of every events file (the table is rebuilt). Old rejects of a file that has since been
+  fixed would otherwise look like current problems.
+- Events also arrive a day at a time, as `raw_events_<YYYY-MM-DD>.csv` (same header; the date
+  in the name is validated). `--append PATH...` adds such files to `raw.events` without
+  reloading history: one transaction for all of them, each with its audit row, its rejects
+  (line numbers within that file) and its conservation line. A file is known by its sha256:
+  one that is already in `raw.events` (in the audit since the latest full load of events) is
+  reported as already loaded and adds nothing, so a retried append is harmless; a different
+  file under a name already loaded is refused, because appending it would count its rows
+  twice. A full load reads `raw_events.csv` (or `.parquet`) and then every day file of the data
+  directory in date order, so reloading the folder reproduces history plus every append: keep
+  appended files in the data directory. The dbt models downstream are incremental and find
+  the new rows themselves (see 2-dbt_project/models/intermediate).
 - A data line is a CSV record after the header. The generator writes one record per physical
   line; a quoted value with a line break (legal CSV) makes its record span several physical
   lines and it counts once. Blank lines carry no data but are not silently dropped either: each
@@ -43,10 +55,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import hashlib
 import mmap
 import os
+import re
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,8 +70,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement.contract import DATE_FORMAT, TABLES, TIMESTAMP_FORMAT, RawTable
+from course_engagement.contract import DATE_FORMAT, EVENTS, TABLES, TIMESTAMP_FORMAT, RawTable
 from course_engagement.settings import Settings, duckdb_config
+from course_engagement.validation import validate_date
 
 DEFAULT_MAX_REJECT_SHARE = 0.05
 MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
@@ -69,6 +85,11 @@ _CHUNK = 1 << 22  # 4 MiB: large enough to stream, small enough to stay in cache
 _HEADER_PROBE = 1 << 20  # a header longer than this is not a header
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXAMPLES = 3  # rejected lines quoted in a reject-share error
+
+# A day of events delivered on its own: raw_events_2026-10-31.csv.
+DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
+_DAY_FILE_NAME = re.compile(rf"{DAY_FILE_PREFIX}(?P<date>.*)\.csv")
+_DAY_FILE_SQL_PATTERN = rf"{DAY_FILE_PREFIX}\d{{4}}-\d{{2}}-\d{{2}}\.csv"
 
 
 class LoadError(Exception):
@@ -103,9 +124,30 @@ class FileAudit:
 
 
 @dataclass(frozen=True)
+class AlreadyLoaded:
+    """An appended file whose exact bytes are already in `raw.events`: nothing was added."""
+
+    file_name: str
+    sha256: str
+    loaded_as: str  # the name it was loaded under (the same file, or a copy of it)
+    loaded_at: datetime | None  # None: an earlier argument of the same append
+
+    def summary(self) -> str:
+        if self.loaded_at is None:
+            when = f"same content as {self.loaded_as} in this append"
+        else:
+            copy = "" if self.loaded_as == self.file_name else f" as {self.loaded_as}"
+            when = f"loaded{copy} at {self.loaded_at:%Y-%m-%d %H:%M:%S} UTC"
+        return (
+            f"{self.file_name}: already loaded (sha256 {self.sha256[:12]}, {when}); nothing added"
+        )
+
+
+@dataclass(frozen=True)
 class _Source:
     table: RawTable
     path: Path
+    is_day_file: bool = False  # appended to raw.<table> instead of replacing it
 
     @property
     def is_parquet(self) -> bool:
@@ -159,7 +201,28 @@ def find_sources(data_dir: Path) -> list[_Source]:
                 "point --data-dir / COURSE_ENGAGEMENT_DATA_DIR at the folder that holds it"
             )
         sources.append(_Source(table, csv_path if csv_path.exists() else parquet_path))
-    return sources
+    return sources + find_day_files(data_dir)
+
+
+def day_file_date(path: Path) -> dt.date:
+    """The date in a day file's name, `raw_events_<YYYY-MM-DD>.csv`; LoadError otherwise."""
+    match = _DAY_FILE_NAME.fullmatch(path.name)
+    if not match:
+        raise LoadError(
+            f"{path}: a day of events must be a CSV named {DAY_FILE_PREFIX}YYYY-MM-DD.csv "
+            f"(got {path.name!r}); rename it, or move it out of the data directory"
+        )
+    try:
+        return validate_date(match["date"])
+    except ValueError as exc:
+        raise LoadError(f"{path}: {exc}; name day files {DAY_FILE_PREFIX}YYYY-MM-DD.csv") from None
+
+
+def find_day_files(data_dir: Path) -> list[_Source]:
+    """Every `raw_events_<date>.csv` in the data directory, in date order."""
+    paths = [path for path in data_dir.glob(f"{DAY_FILE_PREFIX}*") if path.is_file()]
+    dated = sorted((day_file_date(path), path) for path in paths)
+    return [_Source(EVENTS, path, is_day_file=True) for _, path in dated]
 
 
 def check_csv_header(source: _Source) -> None:
@@ -287,15 +350,12 @@ def scan_bytes(path: Path) -> _ByteScan:
 def load(
     data_dir: Path, db_path: Path, *, max_reject_share: float | None = None
 ) -> list[FileAudit]:
-    """Load the four raw files into `raw.*` of `db_path` in one transaction.
+    """Load the four raw files, then every events day file, into `raw.*` in one transaction.
 
     `max_reject_share` defaults to COURSE_ENGAGEMENT_MAX_REJECT_SHARE or 5%. Raises LoadError on
     any structural problem; the database is then unchanged.
     """
-    share_limit = max_reject_share if max_reject_share is not None else reject_share_from_env()
-    if not 0 <= share_limit <= 1:
-        raise LoadError(f"max reject share must be between 0 and 1, got {share_limit}")
-
+    share_limit = _share_limit(max_reject_share)
     sources = find_sources(data_dir)
     for source in sources:
         if not source.is_parquet:
@@ -320,6 +380,24 @@ def load(
             raise
 
 
+def _share_limit(max_reject_share: float | None) -> float:
+    share_limit = max_reject_share if max_reject_share is not None else reject_share_from_env()
+    if not 0 <= share_limit <= 1:
+        raise LoadError(f"max reject share must be between 0 and 1, got {share_limit}")
+    return share_limit
+
+
+def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(db_path), config=duckdb_config(Settings.from_env()))
+    except duckdb.Error as exc:
+        raise LoadError(
+            f"cannot open database {db_path}: {exc}. If another process (dbt, Airflow, a "
+            "notebook) holds it open, close that first"
+        ) from None
+
+
 def _load_in_transaction(
     db_path: Path,
     sources: list[_Source],
@@ -327,43 +405,165 @@ def _load_in_transaction(
     share_limit: float,
     loaded_at: datetime,
 ) -> list[FileAudit]:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(db_path), config=duckdb_config(Settings.from_env()))
-    except duckdb.Error as exc:
-        raise LoadError(
-            f"cannot open database {db_path}: {exc}. If another process (dbt, Airflow, a "
-            "notebook) holds it open, close that first"
-        ) from None
-    with con:
+    with _connect(db_path) as con:
         con.begin()
         try:
             _create_bookkeeping_tables(con)
-            audits = []
-            for source in sources:
-                audit = _load_one(con, source, scans[source.path], loaded_at)
-                if audit.reject_share > share_limit:
-                    raise LoadError(_share_message(con, source, audit, share_limit))
-                audits.append(audit)
-            con.executemany(
-                f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        a.file_name,
-                        a.sha256,
-                        a.data_lines,
-                        a.loaded_rows,
-                        a.rejected_lines,
-                        a.loaded_at,
-                    ]
-                    for a in audits
-                ],
-            )
+            audits = _load_sources(con, sources, scans, share_limit, loaded_at)
             con.commit()
         except BaseException:
             con.rollback()
             raise
     return audits
+
+
+def _load_sources(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[_Source],
+    scans: dict[Path, Future[_ByteScan]],
+    share_limit: float,
+    loaded_at: datetime,
+) -> list[FileAudit]:
+    """Load each source, stop at the first above the reject share, then write the audit rows."""
+    audits = []
+    for source in sources:
+        audit = _load_one(con, source, scans[source.path], loaded_at)
+        if audit.reject_share > share_limit:
+            raise LoadError(_share_message(con, source, audit, share_limit))
+        audits.append(audit)
+    if not audits:
+        return audits
+    con.executemany(
+        f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [a.file_name, a.sha256, a.data_lines, a.loaded_rows, a.rejected_lines, a.loaded_at]
+            for a in audits
+        ],
+    )
+    return audits
+
+
+def append(
+    paths: Sequence[Path], db_path: Path, *, max_reject_share: float | None = None
+) -> list[FileAudit | AlreadyLoaded]:
+    """Add day files (`raw_events_<date>.csv`) to `raw.events` of an already loaded database.
+
+    One transaction for all files, in date order. A file whose sha256 is already in
+    `raw.events` comes back as `AlreadyLoaded` and adds nothing. Raises LoadError (the database
+    unchanged) on a bad name or header, a name already loaded with other content, a database
+    without loaded events, or a reject share above the limit.
+    """
+    share_limit = _share_limit(max_reject_share)
+    sources = _day_sources(paths)
+    if not db_path.exists():
+        raise LoadError(
+            f"database {db_path} does not exist; load the history first "
+            f"(course-engagement load --db {db_path}), then append day files to it"
+        )
+    scans = {source.path: scan_bytes(source.path) for source in sources}
+
+    with _connect(db_path) as con:
+        con.begin()
+        try:
+            _create_bookkeeping_tables(con)
+            outcomes, to_load = _plan_append(con, db_path, sources, scans)
+            loaded_at = datetime.now(UTC).replace(tzinfo=None)
+            futures = {path: _done(scan) for path, scan in scans.items()}
+            audits = _load_sources(con, to_load, futures, share_limit, loaded_at)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    by_name = {audit.file_name: audit for audit in audits} | outcomes
+    return [by_name[source.path.name] for source in sources]
+
+
+def _day_sources(paths: Sequence[Path]) -> list[_Source]:
+    """Check names, existence and headers before the database is opened; date order."""
+    if not paths:
+        raise LoadError("nothing to append: name one or more raw_events_YYYY-MM-DD.csv files")
+    dated = []
+    for path in paths:
+        day = day_file_date(path)
+        if not path.is_file():
+            raise LoadError(f"{path} does not exist (or is not a file); check the path")
+        dated.append((day, path))
+    names = [path.name for _, path in dated]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LoadError(f"{', '.join(repeated)} named more than once; append each day file once")
+    sources = [_Source(EVENTS, path, is_day_file=True) for _, path in sorted(dated)]
+    for source in sources:
+        check_csv_header(source)
+    return sources
+
+
+def _plan_append(
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    sources: list[_Source],
+    scans: dict[Path, _ByteScan],
+) -> tuple[dict[str, AlreadyLoaded], list[_Source]]:
+    """Split the files into those already in raw.events and those to load; refuse conflicts."""
+    has_events = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [RAW_SCHEMA, EVENTS.name],
+    ).fetchone()[0]
+    if not has_events:
+        raise LoadError(
+            f"{db_path} has no {RAW_SCHEMA}.{EVENTS.name} table to append to; load the history "
+            f"first (course-engagement load --db {db_path})"
+        )
+    current = _current_event_files(con)
+    by_sha = {sha: (name, at) for name, sha, at in current}
+    by_name = {name: (sha, at) for name, sha, at in current}
+    outcomes: dict[str, AlreadyLoaded] = {}
+    to_load: list[_Source] = []
+    in_this_append: dict[str, str] = {}
+    for source in sources:
+        name, sha = source.path.name, scans[source.path].sha256
+        if sha in by_sha:
+            outcomes[name] = AlreadyLoaded(name, sha, *by_sha[sha])
+        elif sha in in_this_append:
+            outcomes[name] = AlreadyLoaded(name, sha, in_this_append[sha], None)
+        elif name in by_name:
+            other_sha, at = by_name[name]
+            raise LoadError(
+                f"{source.path}: a different {name} (sha256 {other_sha[:12]}) was loaded at "
+                f"{at:%Y-%m-%d %H:%M:%S} UTC; appending this one would add that day's rows a "
+                "second time. To replace the day, put the corrected file in the data directory "
+                "and reload it all (course-engagement load); dbt's incremental models pick the "
+                "change up on their next build"
+            )
+        else:
+            in_this_append[sha] = name
+            to_load.append(source)
+    return outcomes, to_load
+
+
+def _current_event_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, datetime]]:
+    """(file, sha256, loaded_at) of every events file in raw.events now: the latest full load
+    of events (which rebuilt the table) and every append since."""
+    full_names = [f"{EVENTS.file_stem}.csv", f"{EVENTS.file_stem}.parquet"]
+    return con.execute(
+        f"""
+        WITH latest_full_load AS (
+            SELECT max(loaded_at) AS loaded_at FROM {AUDIT_TABLE} WHERE file_name IN (?, ?)
+        )
+        SELECT audit.file_name, audit.sha256, audit.loaded_at
+        FROM {AUDIT_TABLE} AS audit, latest_full_load
+        WHERE (audit.file_name IN (?, ?) OR regexp_full_match(audit.file_name, ?))
+            AND audit.loaded_at >= coalesce(latest_full_load.loaded_at, '-infinity')
+        ORDER BY audit.loaded_at
+        """,
+        [*full_names, *full_names, _DAY_FILE_SQL_PATTERN],
+    ).fetchall()
+
+
+def _done(scan: _ByteScan) -> Future[_ByteScan]:
+    future: Future[_ByteScan] = Future()
+    future.set_result(scan)
+    return future
 
 
 def _create_bookkeeping_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -393,25 +593,58 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _create_raw_table(con: duckdb.DuckDBPyConnection, table: RawTable) -> str:
-    target = f"{RAW_SCHEMA}.{table.name}"
+def _create_table(
+    con: duckdb.DuckDBPyConnection, table: RawTable, target: str, *, temporary: bool = False
+) -> str:
     columns = ", ".join(f"{_quote(name)} {kind}" for name, kind in table.columns)
-    con.execute(f"CREATE OR REPLACE TABLE {target} ({columns})")
+    kind = "TEMP TABLE" if temporary else "TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} {target} ({columns})")
     return target
 
 
 def _load_one(
     con: duckdb.DuckDBPyConnection, source: _Source, scan: Future[_ByteScan], loaded_at: datetime
 ) -> FileAudit:
-    target = _create_raw_table(con, source.table)
-    con.execute(
-        f"DELETE FROM {REJECTS_TABLE} WHERE file_name IN (?, ?)", list(source.sibling_names)
-    )
+    """Load one file. A day file is parsed into a staging table first, so its accounting sees
+    its own rows only, then appended to the raw table."""
+    raw_table = f"{RAW_SCHEMA}.{source.table.name}"
+    if not source.is_day_file:
+        _create_table(con, source.table, raw_table)
+        con.execute(
+            f"DELETE FROM {REJECTS_TABLE} WHERE file_name IN (?, ?)", list(source.sibling_names)
+        )
+        if source.table == EVENTS:  # the day files' rows went with the table
+            con.execute(
+                f"DELETE FROM {REJECTS_TABLE} WHERE regexp_full_match(file_name, ?)",
+                [_DAY_FILE_SQL_PATTERN],
+            )
+        return _load_into(con, source, raw_table, scan, loaded_at)
+
+    con.execute(f"DELETE FROM {REJECTS_TABLE} WHERE file_name = ?", [source.path.name])
+    stage = _create_table(con, source.table, _temp_name("stage", source), temporary=True)
+    audit = _load_into(con, source, stage, scan, loaded_at)
+    con.execute(f"INSERT INTO {raw_table} SELECT * FROM {stage}")
+    con.execute(f"DROP TABLE {stage}")
+    return audit
+
+
+def _temp_name(kind: str, source: _Source) -> str:
+    """A temp table name unique to the file, so several files load in one transaction."""
+    return f"_{kind}_" + re.sub(r"[^A-Za-z0-9]", "_", source.path.stem)
+
+
+def _load_into(
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    target: str,
+    scan: Future[_ByteScan],
+    loaded_at: datetime,
+) -> FileAudit:
     if source.is_parquet:
         loaded, data_lines, rejected = _load_parquet(con, source, target)
         return _audit(source, scan.result(), data_lines, loaded, rejected, loaded_at)
 
-    rejects_table = f"_rejects_{source.table.name}"
+    rejects_table = _temp_name("rejects", source)
     columns = "{" + ", ".join(f"'{n}': '{t}'" for n, t in source.table.columns) + "}"
     try:
         loaded = con.execute(
@@ -420,7 +653,7 @@ def _load_one(
                 delim = ',', quote = '"', escape = '"', strict_mode = true,
                 timestampformat = '{TIMESTAMP_FORMAT}', dateformat = '{DATE_FORMAT}',
                 store_rejects = true, rejects_table = '{rejects_table}',
-                rejects_scan = '_reject_scans_{source.table.name}'
+                rejects_scan = '{_temp_name("reject_scans", source)}'
             )""",
             [str(source.path)],
         ).fetchone()[0]
@@ -671,7 +904,11 @@ def _share(value: str) -> float:
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Load raw_<table>.csv|parquet into the raw schema of a DuckDB database.",
+        description=(
+            "Load raw_<table>.csv|parquet, then every raw_events_<YYYY-MM-DD>.csv, into the raw "
+            "schema of a DuckDB database (replacing it); or, with --append, add day files to "
+            "raw.events without reloading history."
+        ),
     )
     parser.add_argument(
         "--data-dir",
@@ -684,6 +921,17 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         type=Path,
         default=settings.db_path,
         help="DuckDB file to load into (default: %(default)s, env COURSE_ENGAGEMENT_DB)",
+    )
+    parser.add_argument(
+        "--append",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help=(
+            "add these raw_events_YYYY-MM-DD.csv files to raw.events, keeping history; a file "
+            "already loaded (same sha256) adds nothing. Keep them in the data directory so a "
+            "full reload includes them"
+        ),
     )
     parser.add_argument(
         "--max-reject-share",
@@ -700,10 +948,20 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser(Settings.from_env()).parse_args(argv)
     try:
-        audits = load(args.data_dir, args.db, max_reject_share=args.max_reject_share)
+        if args.append:
+            outcomes = append(args.append, args.db, max_reject_share=args.max_reject_share)
+        else:
+            outcomes = load(args.data_dir, args.db, max_reject_share=args.max_reject_share)
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for audit in audits:
-        print(audit.summary())
+    for outcome in outcomes:
+        print(outcome.summary())
+    for path in args.append or []:
+        if path.resolve().parent != args.data_dir.resolve():
+            print(
+                f"note: {path} is not in the data directory {args.data_dir}; a full reload "
+                "(course-engagement load) will not include it unless you copy it there",
+                file=sys.stderr,
+            )
     return 0
