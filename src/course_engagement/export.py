@@ -40,6 +40,7 @@ REPORT_COLUMNS = (
     "as_of_date",
 )
 REPORT_MODE = 0o644  # readable by the team, writable only by the pipeline's user
+REPORTS_DIR_MODE = 0o755  # the folder it creates for them: nobody else can add or replace one
 _TEMPORARY = re.compile(r"^\.course_engagement_.*\.csv\.(?P<pid>\d+)\..*\.tmp$")
 
 
@@ -86,7 +87,9 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
     """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
     final = report_path(reports_dir, ds)
     as_of = validate_date(ds)
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    if not reports_dir.is_dir():  # never world-writable, whatever the umask
+        reports_dir.parent.mkdir(parents=True, exist_ok=True)
+        reports_dir.mkdir(mode=REPORTS_DIR_MODE, exist_ok=True)
     remove_stale_temporaries(reports_dir)
     handle, temporary = tempfile.mkstemp(
         prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=reports_dir
