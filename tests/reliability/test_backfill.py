@@ -1,0 +1,141 @@
+"""A backfill of seven consecutive dates, 2026-03-04 to 2026-03-10 (case 14).
+
+Seven DAG runs through Airflow would cost 5-7 minutes here, so the DAG's task bodies
+(course_engagement.pipeline) run in the DAG's order, one date after the other, exactly as a
+backfill with max_active_runs=1 and the one-slot pool runs them: load_raw, run_base,
+run_intermediate, run_marts, check_mart_quality, export_mart_report. Each dbt layer runs the
+command dbt_runner builds, in the dbt worker (no dbt start-up per layer). The DAG's own
+serialisation (max_active_runs=1, every DuckDB task in the one-slot pool) is checked by
+tests/dags/test_dag_integrity.py.
+
+Per date, by hand (reliability_data.py), counted events up to the end of the day:
+  03-04: events 1, 18           active 2  quizzes 0  videos 1
+  03-05: + 2, 4                 active 3  quizzes 1  videos 1
+  03-06: + 3                    active 4  quizzes 2  videos 1
+  03-07: + 5 (Eve again)        active 4  quizzes 2  videos 2
+  03-08: + 6, 19                active 5  quizzes 2  videos 2
+  03-09: + 7                    active 6  quizzes 2  videos 2
+  03-10: + 8, 10                active 8  quizzes 3  videos 2
+Learners (9) do not depend on the date: enrolments are not filtered by as_of_date.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import reliability_data as data
+from conftest import DB_NAME, query
+from dbt_harness import write_raw_csvs
+
+from course_engagement import dbt_runner, pipeline
+from course_engagement.dbt_runner import LAYERS
+from course_engagement.settings import Settings
+
+ACTIVE = [2, 3, 4, 4, 5, 6, 8]
+QUIZZES = [0, 1, 2, 2, 2, 2, 3]
+VIDEOS = [1, 1, 1, 2, 2, 2, 2]
+CUMULATIVE = ("learners", "active_learners", "total_quizzes_completed", "total_videos_completed")
+
+
+@pytest.fixture(scope="module")
+def backfill(tmp_path_factory, dbt_worker) -> tuple[Settings, dict[str, list[dict]]]:
+    root = tmp_path_factory.mktemp("backfill")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_ENGAGEMENT_DB", str(root / DB_NAME))
+        patch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(write_raw_csvs(root / "data", data.ROWS)))
+        patch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(root / "output"))
+
+        def run_in_worker(command: list[str], *, env: dict, **_) -> tuple[int, str]:
+            result = dbt_worker.run(Path(env["COURSE_ENGAGEMENT_DB"]), *command[1:])
+            return (0 if result.success else 1), result.output
+
+        patch.setattr(dbt_runner, "run_in_process_group", run_in_worker)
+        settings = Settings.from_env()
+        for ds in data.BACKFILL_DATES:
+            run_id = f"backfill__{ds}T00:00:00+00:00"
+            pipeline.load_raw(settings)
+            for layer in LAYERS:
+                pipeline.run_layer(settings, layer, ds, run_id)
+            pipeline.check_mart_quality(settings)
+            pipeline.export_mart_report(settings, ds)
+    reports = {}
+    for ds in data.BACKFILL_DATES:
+        with (settings.reports_dir / f"course_engagement_{ds}.csv").open(newline="") as handle:
+            reports[ds] = list(csv.DictReader(handle))
+    return settings, reports
+
+
+def _total(rows: list[dict], column: str) -> int:
+    return sum(int(row[column]) for row in rows)
+
+
+def test_seven_dates_give_seven_reports_each_as_of_its_own_date(backfill) -> None:
+    settings, reports = backfill
+    assert sorted(p.name for p in settings.reports_dir.iterdir()) == [
+        f"course_engagement_{ds}.csv" for ds in data.BACKFILL_DATES
+    ]
+    for ds, rows in reports.items():
+        assert {row["as_of_date"] for row in rows} == {ds}
+        assert len(rows) == 4
+
+
+def test_a_report_never_counts_an_event_after_its_date(backfill) -> None:
+    _, reports = backfill
+    for ds, rows in reports.items():
+        end_of_day = f"{ds} 23:59:59"
+        assert all(row["last_activity"] <= end_of_day for row in rows if row["last_activity"])
+    assert [_total(rows, "active_learners") for rows in reports.values()] == ACTIVE
+    assert [_total(rows, "total_quizzes_completed") for rows in reports.values()] == QUIZZES
+    assert [_total(rows, "total_videos_completed") for rows in reports.values()] == VIDEOS
+    last_201 = [next(r for r in rows if r["course_id"] == "201") for rows in reports.values()]
+    assert [row["last_activity"] for row in last_201] == [
+        "2026-03-04 09:00:00",
+        "2026-03-05 10:00:00",
+        "2026-03-06 11:00:00",
+        "2026-03-06 11:00:00",
+        "2026-03-08 09:00:00",
+        "2026-03-08 09:00:00",
+        "2026-03-08 09:00:00",
+    ]
+
+
+def test_cumulative_totals_never_fall_from_one_date_to_the_next(backfill) -> None:
+    _, reports = backfill
+    days = list(reports.values())
+    for earlier, later in itertools.pairwise(days):
+        for before, after in zip(earlier, later, strict=True):
+            assert before["course_id"] == after["course_id"]
+            for column in CUMULATIVE:
+                assert int(after[column]) >= int(before[column]), (after["as_of_date"], column)
+
+
+def test_the_runs_were_serialised_and_each_is_in_the_history(backfill) -> None:
+    settings, _ = backfill
+    history = query(
+        settings.db_path,
+        "select report_date, active_learners, recorded_at from analytics.pipeline_run_history "
+        "order by report_date",
+    )
+    assert [(row[0], row[1]) for row in history] == [
+        (dt.date.fromisoformat(ds), active)
+        for ds, active in zip(data.BACKFILL_DATES, ACTIVE, strict=True)
+    ]
+    recorded = [row[2] for row in history]
+    assert recorded == sorted(recorded)
+    # every dbt layer of a date finished before the next date's first layer started
+    spans = []
+    for ds in data.BACKFILL_DATES:
+        folder = next((settings.output_dir / "dbt_runs").glob(f"{ds}_backfill__*"))
+        for layer in LAYERS:
+            results = json.loads((folder / layer / "target" / "run_results.json").read_text())
+            timings = [
+                t for node in results["results"] for t in node["timing"] if t["name"] == "execute"
+            ]
+            started = min(t["started_at"] for t in timings)
+            spans.append((started, max(t["completed_at"] for t in timings)))
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
