@@ -5,9 +5,10 @@ process, more on a busy CI machine), so:
 
 - `dbt_worker` (session): one long-lived dbt child process (dbt_worker.py) that runs any dbt
   command on any test database and frees the file after each command.
-- `fixture_build` (session): the hand-written export of reliability_data.py, loaded by the real
-  loader and built by one full `dbt build` (every model, data test and unit test) as of
-  2026-03-10. Tests read it, or copy the file before changing anything.
+- `fixture_build` (session, once per run even with pytest-xdist): the hand-written export of
+  reliability_data.py, loaded by the real loader and built by one `dbt build` of every model
+  and data test as of 2026-03-10 (unit tests read no data; tests/dbt runs them). Tests read it,
+  or copy the file before changing anything.
 - Child Python processes get a private bytecode cache under pytest's cache folder
   (`child_env`): with PYTHONDONTWRITEBYTECODE set, as on the CI image, every dbt process would
   otherwise compile dbt's sources again (~6 s each). Nothing about what they run changes.
@@ -36,6 +37,7 @@ from course_engagement import dbt_runner
 from course_engagement.loader import load
 
 WORKER_SCRIPT = Path(__file__).with_name("dbt_worker.py")
+NO_UNIT_TESTS = ("--exclude", "resource_type:unit_test")
 DB_NAME = "warehouse.duckdb"  # dbt renders the file's stem into relation names: keep it fixed
 
 
@@ -82,10 +84,10 @@ class WorkerResult:
 
 
 class DbtWorker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, parse_dir: Path) -> None:
         self._log = log.open("w")
         self._process = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT)],
+            [sys.executable, str(WORKER_SCRIPT), str(parse_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -116,9 +118,16 @@ class DbtWorker:
         self._log.close()
 
 
+def _shared_folder(tmp_path_factory) -> Path:
+    """A folder of this test run that every pytest-xdist worker sees."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def dbt_worker(tmp_path_factory, pycache_dir: Path):
-    worker = DbtWorker(child_env(pycache_dir), tmp_path_factory.mktemp("worker") / "worker.log")
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    worker = DbtWorker(child_env(pycache_dir), log, _shared_folder(tmp_path_factory) / "dbt_parse")
     yield worker
     worker.close()
 
@@ -166,9 +175,7 @@ def _exclusive(lock_file: Path):
 @pytest.fixture(scope="session")
 def fixture_build(request: pytest.FixtureRequest, tmp_path_factory) -> Build:
     """Built once per test run, even with pytest-xdist: the first worker builds, others wait."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the folder all xdist workers of this run share
+    shared = _shared_folder(tmp_path_factory)
     root = shared / "reliability_fixture_build"
     with _exclusive(shared / "reliability_fixture_build.lock"):
         result_file = root / "result.json"
@@ -176,7 +183,9 @@ def fixture_build(request: pytest.FixtureRequest, tmp_path_factory) -> Build:
             shutil.rmtree(root, ignore_errors=True)
             db = load_new_db(data.ROWS, root)
             worker: DbtWorker = request.getfixturevalue("dbt_worker")
-            result = worker.run(db, *dbt_args("build", root / "dbt", data.AS_OF_DATE))
+            # every model and data test; unit tests do not read the data (tests/dbt runs them)
+            args = dbt_args("build", root / "dbt", data.AS_OF_DATE, *NO_UNIT_TESTS)
+            result = worker.run(db, *args)
             assert result.success, result.exception or result.not_passing()
             result_file.write_text(json.dumps(dataclasses.asdict(result)))
     result = WorkerResult(**json.loads(result_file.read_text()))

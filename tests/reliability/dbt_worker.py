@@ -1,6 +1,6 @@
 """A long-lived dbt process for the reliability tests: import dbt and parse the project once.
 
-Usage: python dbt_worker.py, then one JSON request per line on stdin:
+Usage: python dbt_worker.py PARSE_DIR, then one JSON request per line on stdin:
     {"args": ["build", "--select", ...], "db": "/tmp/.../warehouse.duckdb"}
 and one JSON reply per line on the original stdout:
     {"success": bool, "exception": str | null, "results": [...], "output": "..."}
@@ -13,19 +13,24 @@ so the database file is free for the next reader or writer. The project is parse
 database file name (dbt renders the file's stem into every relation, so all test databases are
 named warehouse.duckdb); vars are passed per command and rendered when the command compiles.
 What it does not cover - a real `dbt` process started, killed or locked out - is tested with
-real processes (course_engagement.dbt_runner) in test_faults.py.
+real processes (course_engagement.dbt_runner) in test_faults.py. It writes no dbt.log (a
+quarter of a small build's time goes into that debug log); the output the tests read is
+collected from dbt's events instead.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "2-dbt_project"
 COMMON = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+NO_FILE_LOG = ["--log-level-file", "none"]
 
 
 def main() -> int:
@@ -37,7 +42,32 @@ def main() -> int:
     from dbt.cli.main import dbtRunner
 
     manifests: dict[str, object] = {}
-    parse_dir = Path(tempfile.mkdtemp(prefix="dbt_worker_parse_"))
+    # Shared by every worker of a test run (pytest-xdist starts one per process): the first
+    # parse leaves partial_parse.msgpack there, and later ones only read it. The parse sees a
+    # fixed database path, because dbt reparses everything when the profile changes.
+    parse_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
+
+    def parse(stem: str) -> object:
+        started = time.monotonic()
+        parse_dir.mkdir(parents=True, exist_ok=True)
+        with (parse_dir / f"{stem}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            os.environ["COURSE_ENGAGEMENT_DB"] = str(parse_dir / f"{stem}.duckdb")
+            parsed = dbtRunner().invoke(
+                [
+                    "parse",
+                    *COMMON,
+                    "--target-path",
+                    str(parse_dir / stem / "target"),
+                    "--log-path",
+                    str(parse_dir / stem / "logs"),
+                    "--quiet",
+                ]
+            )
+        if not parsed.success:
+            raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+        print(f"dbt_worker: parsed for {stem} in {time.monotonic() - started:.1f}s", flush=True)
+        return parsed.result
 
     def release_database() -> None:
         environment = DuckDBConnectionManager._ENV
@@ -47,8 +77,8 @@ def main() -> int:
 
     for line in sys.stdin:
         request = json.loads(line)
-        os.environ["COURSE_ENGAGEMENT_DB"] = request["db"]
         stem = Path(request["db"]).stem
+        started = time.monotonic()
         output: list[str] = []
 
         def collect(event, output=output) -> None:
@@ -57,23 +87,10 @@ def main() -> int:
 
         try:
             if stem not in manifests:
-                target = parse_dir / stem
-                parsed = dbtRunner().invoke(
-                    [
-                        "parse",
-                        *COMMON,
-                        "--target-path",
-                        str(target / "target"),
-                        "--log-path",
-                        str(target / "logs"),
-                        "--quiet",
-                    ]
-                )
-                if not parsed.success:
-                    raise RuntimeError(f"dbt parse failed: {parsed.exception}")
-                manifests[stem] = parsed.result
+                manifests[stem] = parse(stem)
+            os.environ["COURSE_ENGAGEMENT_DB"] = request["db"]
             outcome = dbtRunner(manifest=manifests[stem], callbacks=[collect]).invoke(
-                [*request["args"], *COMMON]
+                [*request["args"], *COMMON, *NO_FILE_LOG]
             )
             nodes = getattr(outcome.result, "results", None) or []
             reply = {
@@ -94,6 +111,7 @@ def main() -> int:
         finally:
             release_database()
         reply["output"] = "\n".join(output)
+        print(f"dbt_worker: {request['args'][:3]} in {time.monotonic() - started:.1f}s", flush=True)
         replies.write(json.dumps(reply) + "\n")
     return 0
 

@@ -66,19 +66,27 @@ def test_a_crafted_run_id_stays_inside_the_runs_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("layer", "variables", "refusal"),
+    ("node", "variables", "refusal"),
     [
-        ("marts", {"as_of_date": "2026-03-10' as date); drop table raw.users; --"}, "as_of_date"),
-        ("base", {"max_unknown_event_type_share": "0); drop table raw.users; --"}, "a share"),
+        (
+            "mart_course_engagement",
+            {"as_of_date": "2026-03-10' as date); drop table raw.users; --"},
+            "as_of_date",
+        ),
+        (
+            "assert_unknown_code_shares_within_limits",
+            {"max_unknown_event_type_share": "0); drop table raw.users; --"},
+            "a share",
+        ),
     ],
     ids=["as_of_date", "max_unknown_event_type_share"],
 )
 def test_dbt_refuses_a_crafted_var_before_running_any_sql(
-    layer, variables, refusal, fixture_build: Build, tmp_path, dbt_worker
+    node, variables, refusal, fixture_build: Build, tmp_path, dbt_worker
 ):
     """Defence in depth: even a var that reaches dbt directly never becomes SQL."""
     db = copy_db(fixture_build.db, tmp_path / "db")
-    args = dbt_args("build", tmp_path / "dbt", data.AS_OF_DATE, "--select", f"path:models/{layer}")
+    args = dbt_args("build", tmp_path / "dbt", data.AS_OF_DATE, "--select", node)
     args[args.index("--vars") + 1] = json.dumps({"as_of_date": data.AS_OF_DATE, **variables})
     result = dbt_worker.run(db, *args)
     assert not result.success
