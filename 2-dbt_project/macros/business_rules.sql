@@ -60,3 +60,18 @@
     {#- The valid codes of a list, lower-cased as base models store them: ('a', 'b'). -#}
     {{ sql_values(code_list(name), lower=true) }}
 {%- endmacro %}
+
+{% macro event_type_count(counts_column, codes_var) -%}
+    {#-
+        SQL: how many events of the types in a code list a per-type count map holds, e.g.
+        event_type_count('event_type_counts', 'quiz_completion_event_types'). The map (type ->
+        count) is stored by int_user_course__daily_activity, so the code lists are applied
+        here, at read time, and changing them needs no rebuild of the stored events.
+    -#}
+    (
+    {%- for code in code_list(codes_var) -%}
+        coalesce({{ counts_column }}['{{ code | lower | replace("'", "''") }}'], 0)
+        {{- ' + ' if not loop.last }}
+    {%- endfor -%}
+    )
+{%- endmacro %}

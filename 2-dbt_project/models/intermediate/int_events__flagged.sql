@@ -1,10 +1,12 @@
 {#
-    One row per event id (from int_events__deduplicated), flagged against users, the catalogue,
-    enrolments and as_of_date, with the single reason it is not counted (exclusion_reason,
-    null when counted). The reasons are checked in this order and the first that applies wins:
-    empty_timestamp, future, missing_user_or_course, unknown_user, unknown_course,
-    without_enrolment, deleted_user, on_cancelled_enrolment. A counted event is therefore an
-    event of a learner of its course (see the learner doc block).
+    One row per event id (from int_events__deduplicated), flagged against the valid event
+    types, users, the catalogue, enrolments and as_of_date, with the single reason it is not
+    counted (exclusion_reason, null when counted). All of these can change without the events
+    changing, so this is a table rebuilt every run, downstream of the incremental models. The
+    reasons are checked in this order and the first that applies wins: empty_timestamp,
+    future, missing_user_or_course, unknown_user, unknown_course, without_enrolment,
+    deleted_user, on_cancelled_enrolment. A counted event is therefore an event of a learner
+    of its course (see the learner doc block).
 #}
 with
 
@@ -59,7 +61,8 @@ joined as (
         events.raw_row_count,
         events.exact_duplicate_row_count,
         events.conflicting_payload_count,
-        events.is_unknown_type,
+        events.event_type is null
+        or events.event_type not in {{ codes_sql('valid_event_types') }} as is_unknown_type,
         events.event_at is null as is_empty_timestamp,
         coalesce(events.event_at >= {{ as_of_end_at() }}, false) as is_future,
         events.user_id is null or events.course_id is null as is_missing_user_or_course,
