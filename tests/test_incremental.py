@@ -1,0 +1,301 @@
+"""An incremental build on one more day of events gives exactly the marts of a full refresh.
+
+The committed sample's last day (the manifest's end_date) is held back as
+`raw_events_<end_date>.csv`, together with the events a real day brings besides its own:
+late events of earlier days (moved out of history; one five months late), exact duplicates
+of events already loaded (one of them from the same day), and conflicting payloads of events
+already loaded - one that wins on session id, one that moves its event to an earlier day
+(leaving a learner's day empty), one that moves it to another learner, and one that loses.
+
+The incremental database is built on history (as of the day before), then, after
+`load --append` of the day file, the way the DAG builds it - one `dbt build` per layer - as of
+end_date: an incremental run, with every data and unit test. A fresh database loaded with
+everything (the full load reads the day file from the data directory) is built with
+`--full-refresh`. The
+three marts must match on every column, both ways; so must the two incremental models (but
+for their bookkeeping column). The incremental run must have rewritten exactly the ids of
+the day file, merged into the same tables rather than rebuilt them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_harness import LAYERS, REPO_ROOT, CommandResult, DbtRun
+
+from course_engagement.loader import load, main
+
+SAMPLE_DIR = REPO_ROOT / "data"
+MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
+END = dt.date.fromisoformat(MANIFEST["end_date"])
+DAY_BEFORE = END - dt.timedelta(days=1)
+DAY_FILE = f"raw_events_{END.isoformat()}.csv"
+MARTS = ("mart_course_engagement", "mart_data_quality", "mart_event_reconciliation")
+INCREMENTAL = ("int_events__deduplicated", "int_user_course__daily_activity")
+ID, USER, COURSE, TYPE, AT, SESSION = range(6)
+LATE_DAYS_AGO = (1, 7, 150)  # one late event from each of these days before end_date
+DUPLICATED_DAYS_AGO = (2, 200)  # one exact duplicate of an event of each of these days
+
+
+def _date(row: list[str]) -> dt.date | None:
+    return dt.date.fromisoformat(row[AT][:10]) if row[AT] else None
+
+
+def _as_of(day: dt.date) -> list[str]:
+    # per command, not per session: both sessions on the incremental database then parse with
+    # the same vars, and the second reuses the first one's parse (seconds saved)
+    return ["--vars", json.dumps({"as_of_date": day.isoformat()})]
+
+
+def _layer_builds(day: dt.date) -> list[list[str]]:
+    """The DAG's build of each layer (dbt_runner.build_command), but for unit tests, which
+    need no data (the sample build in tests/conftest.py runs them)."""
+    return [
+        [
+            *("build", "--select", f"path:models/{layer}", "--indirect-selection", "buildable"),
+            *("--exclude", "test_type:unit", *_as_of(day)),
+        ]
+        for layer in LAYERS
+    ]
+
+
+def _write_events(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _first_of_day(rows: list[list[str]], day: dt.date) -> int:
+    """The index of the first row of `day` (an index: a row may have an identical twin)."""
+    return next(i for i, row in enumerate(rows) if _date(row) == day)
+
+
+def _shifted(row: list[str], **changes: object) -> list[str]:
+    """A conflicting payload of `row`: same id, some fields changed (at: a timedelta)."""
+    new = list(row)
+    if "at" in changes:
+        at = dt.datetime.fromisoformat(row[AT]) + changes["at"]
+        new[AT] = at.strftime("%Y-%m-%d %H:%M:%S")
+    if "user" in changes:
+        new[USER] = str(changes["user"])
+    if "session" in changes:
+        new[SESSION] = str(changes["session"])
+    return new
+
+
+@dataclass(frozen=True)
+class Scenario:
+    incremental: DbtRun
+    fresh: DbtRun
+    history_rows: int
+    day_rows: int
+    day_ids: set[int]
+    exact_duplicates: int
+    conflicts: int
+    emptied_key: tuple[int, int, dt.date]  # a learner-day whose only event moved away
+    oids_before: dict[str, int]
+    builds: list[CommandResult]
+
+
+def _oids(run: DbtRun) -> dict[str, int]:
+    return dict(
+        run.query(
+            "select table_name, table_oid from duckdb_tables() "
+            f"where schema_name = 'analytics' and table_name in {INCREMENTAL}"
+        )
+    )
+
+
+def _conflicts(history: list[list[str]]) -> tuple[list[list[str]], tuple[int, int, dt.date]]:
+    """Conflicting payloads of events delivered once, by users enrolled (not cancelled) in the
+    course, so that the events they touch are most likely counted ones. Also returns the
+    learner-day the first payload empties."""
+    with (SAMPLE_DIR / "raw_enrolments.csv").open(newline="") as handle:
+        _, *enrolments = csv.reader(handle)
+    enrolled: dict[str, list[str]] = {}
+    for _, user, course, _, status in enrolments:
+        if status in ("active", "completed") and user not in enrolled.setdefault(course, []):
+            enrolled[course].append(user)
+    deliveries = Counter(row[ID] for row in history)
+    days = Counter((row[USER], row[COURSE], _date(row)) for row in history)
+    candidates = [
+        row
+        for row in history
+        if deliveries[row[ID]] == 1
+        and row[AT]
+        and row[SESSION]
+        and row[USER] in enrolled.get(row[COURSE], [])
+    ]
+    alone = next(  # the only event of its learner-day
+        row
+        for row in candidates
+        if days[row[USER], row[COURSE], _date(row)] == 1
+        and _date(row) < END - dt.timedelta(days=20)
+    )
+    rest = [row for row in candidates if row is not alone]
+    winner, loser, moved = rest[0], rest[1], rest[-1]
+    other_learner = next(user for user in enrolled[moved[COURSE]] if user != moved[USER])
+    payloads = [
+        _shifted(alone, at=dt.timedelta(days=-3)),  # three days earlier: its day is left empty
+        _shifted(moved, user=other_learner, at=dt.timedelta(hours=-1)),  # to another learner
+        _shifted(winner, session="0-" + winner[SESSION]),  # same time, sorts first: wins
+        _shifted(loser, at=dt.timedelta(hours=1)),  # later: the stored payload stays
+    ]
+    return payloads, (int(alone[USER]), int(alone[COURSE]), _date(alone))
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    root = tmp_path_factory.mktemp("incremental")
+    with (SAMPLE_DIR / "raw_events.csv").open(newline="") as handle:
+        header, *rows = csv.reader(handle)
+    late_rows = {_first_of_day(rows, END - dt.timedelta(days=n)) for n in LATE_DAYS_AGO}
+    late = [rows[i] for i in sorted(late_rows)]
+    today = [row for row in rows if _date(row) == END]
+    history = [row for i, row in enumerate(rows) if _date(row) != END and i not in late_rows]
+    conflicts, emptied_key = _conflicts(history)
+    duplicates = [
+        rows[_first_of_day(rows, END - dt.timedelta(days=n))] for n in DUPLICATED_DAYS_AGO
+    ]
+    duplicates.append(today[0])  # delivered twice in its own day
+    last_id = max(int(row[ID]) for row in rows)
+    new_ids = [
+        [str(last_id + 1), *today[0][USER:AT], "", "s-new", ""],  # no timestamp
+        [str(last_id + 2), *today[0][USER:AT], f"{END + dt.timedelta(days=2)} 08:00:00", "s", ""],
+    ]
+    day = [*today, *late, *duplicates, *conflicts, *new_ids]
+
+    data_dir = root / "data"
+    data_dir.mkdir()
+    for name in ("raw_users.csv", "raw_courses.csv", "raw_enrolments.csv"):
+        shutil.copyfile(SAMPLE_DIR / name, data_dir / name)
+    _write_events(data_dir / "raw_events.csv", header, history)
+    day_file = _write_events(root / DAY_FILE, header, day)
+    incremental = DbtRun(root / "incremental.duckdb", root / "incremental")
+    load(data_dir, incremental.db_path)  # history only
+    shutil.copyfile(day_file, data_dir / DAY_FILE)  # where a full reload finds it
+    fresh = DbtRun(root / "fresh.duckdb", root / "fresh")
+    load(data_dir, fresh.db_path)  # history, then the day file
+
+    def build_incrementally() -> tuple[dict[str, int], list[CommandResult]]:
+        incremental.dbt(["run", *_as_of(DAY_BEFORE)])  # its tests run in the next builds
+        assert main(["--db", str(incremental.db_path), "--append", str(day_file)]) == 0
+        oids = _oids(incremental)
+        return oids, incremental.dbt(*_layer_builds(END))
+
+    # two databases, two dbt processes at once; the fresh one only needs its models
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        incremental_run = pool.submit(build_incrementally)
+        fresh_run = pool.submit(fresh.dbt, ["run", "--full-refresh", *_as_of(END)])
+        oids_before, builds = incremental_run.result()
+        fresh_run.result()
+
+    return Scenario(
+        incremental=incremental,
+        fresh=fresh,
+        history_rows=len(history),
+        day_rows=len(day),
+        day_ids={int(row[ID]) for row in day},
+        exact_duplicates=len(duplicates),
+        conflicts=len(conflicts),
+        emptied_key=emptied_key,
+        oids_before=oids_before,
+        builds=builds,
+    )
+
+
+def _difference(scenario: Scenario, table: str, exclude: tuple[str, ...] = ()) -> list[int]:
+    """Rows of `table` in the incremental database but not the fresh one, and the reverse."""
+    columns = "*" + (f" exclude ({', '.join(exclude)})" if exclude else "")
+    with duckdb.connect() as con:
+        con.execute(f"attach '{scenario.incremental.db_path}' as incremental (read_only)")
+        con.execute(f"attach '{scenario.fresh.db_path}' as fresh (read_only)")
+        select = "select {} from {}.analytics.{}"
+        return [
+            con.execute(
+                f"select count(*) from ({select.format(columns, a, table)} "
+                f"except all {select.format(columns, b, table)})"
+            ).fetchone()[0]
+            for a, b in (("incremental", "fresh"), ("fresh", "incremental"))
+        ]
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_incremental_build_gives_the_marts_of_a_full_refresh(scenario: Scenario, mart: str):
+    assert _difference(scenario, mart) == [0, 0]
+
+
+@pytest.mark.parametrize("model", INCREMENTAL)
+def test_incremental_models_equal_a_full_refresh_but_for_bookkeeping(scenario, model):
+    assert _difference(scenario, model, exclude=("batch_number",)) == [0, 0]
+
+
+def test_the_day_file_changed_the_marts(scenario: Scenario):
+    # every raw row is accounted for, and the day's duplicates and conflicts are counted
+    reasons = dict(
+        scenario.incremental.query(
+            "select reason, event_rows from analytics.mart_event_reconciliation"
+        )
+    )
+    assert sum(reasons.values()) == scenario.history_rows + scenario.day_rows
+    assert scenario.history_rows + scenario.day_rows == 20000 + 3 + 4 + 2
+    assert (reasons["exact_duplicate"], reasons["id_conflict"]) == (200 + 3, 200 + 4)
+    assert scenario.exact_duplicates == 3 and scenario.conflicts == 4
+    (as_of,) = scenario.incremental.query(
+        "select distinct as_of_date from analytics.mart_course_engagement"
+    )
+    assert as_of == (END,)
+
+
+def test_incremental_run_rewrote_exactly_the_day_files_event_ids(scenario: Scenario):
+    written = scenario.incremental.query(
+        "select event_id, batch_number from analytics.int_events__deduplicated "
+        "where batch_number > 0"
+    )
+    assert {event_id for event_id, _ in written} == scenario.day_ids
+    assert {batch for _, batch in written} == {1}
+    (total,) = scenario.incremental.query("select count(*) from analytics.int_events__deduplicated")
+    # 70-odd ids of about 19,600: the run did not recompute history
+    assert len(written) == len(scenario.day_ids) < total[0] / 100
+
+
+def test_incremental_run_rewrote_a_small_part_of_the_daily_model(scenario: Scenario):
+    (written, total) = scenario.incremental.query(
+        "select count(*) filter (where batch_number = 1), count(*) "
+        "from analytics.int_user_course__daily_activity"
+    )[0]
+    assert 0 < written < total / 50
+
+
+def test_incremental_models_were_merged_into_not_rebuilt(scenario: Scenario):
+    assert _oids(scenario.incremental) == scenario.oids_before
+
+
+def test_a_learner_day_whose_only_event_moved_away_is_gone(scenario: Scenario):
+    user_id, course_id, day = scenario.emptied_key
+    rows = scenario.incremental.query(
+        "select count(*) from analytics.int_user_course__daily_activity "
+        f"where user_id = {user_id} and course_id = {course_id} and activity_date = '{day}'"
+    )
+    assert rows == [(0,)]
+
+
+def test_each_layer_builds_incrementally_and_every_test_passes(scenario: Scenario):
+    # the first build of each layer, tables absent, is tests/dbt/test_dbt_mart_fixture.py's
+    builds = [c for c in scenario.builds if c.args[0] == "build"]
+    assert [c.args[2] for c in builds] == [f"path:models/{layer}" for layer in LAYERS]
+    for build in builds:
+        statuses = {n: s for n, s in build.statuses.items() if "exposure" not in n}
+        assert statuses, f"{build.args} selected nothing"
+        assert set(statuses.values()) <= {"success", "pass"}, statuses
