@@ -99,6 +99,15 @@ def machine_section(results: list[dict[str, Any]]) -> list[str]:
         for r in results
         if max(r["load_average"]["during_max"]) > 1.5 * (r["machine"]["cores"] or 1) / 2
     ]
+    for r in results:
+        commits = {
+            name: section["commit"]
+            for name, section in r.get("sections", {}).items()
+            if "commit" in section
+        }
+        if len(set(commits.values())) > 1:
+            shown = ", ".join(f"{name} at {commit}" for name, commit in commits.items())
+            lines.append(f"\n{label(r['events'])} sections were run separately: {shown}.")
     lines.append("")
     if shared:
         lines.append(

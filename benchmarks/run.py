@@ -58,6 +58,33 @@ FLOOR_SQL = BENCH_DIR / "floor_mart.sql"
 MARTS = ("mart_course_engagement", "mart_data_quality", "mart_event_reconciliation")
 NOTHING = "tag:benchmark_selects_nothing"  # a selector no node matches: dbt start-up only
 GIB = 2**30
+SECTIONS = ("generate", "load", "mart", "incremental", "dag")
+SECTION_STAGES = {
+    "generate": ("generate",),
+    "load": ("load_floor", "load_loader"),
+    "mart": (
+        "mart_floor",
+        "mart_legacy",
+        "mart_pandas",
+        "dbt_full",
+        "dbt_noop",
+        "dbt_startup",
+        "check",
+        "export",
+    ),
+    "incremental": (
+        "new_day_file",
+        "dbt_parse_new_date",
+        "load_append",
+        "dbt_incremental",
+        "dbt_full_refresh",
+    ),
+    "dag": ("dag_cold", "dag", "dag_without_bytecode_cache"),
+}
+SECTION_CHECKS = {
+    "mart": ("floor_equals_dbt_mart", "pandas_equals_dbt_mart"),
+    "incremental": ("incremental_equals_full_refresh",),
+}
 
 
 # --------------------------------------------------------------------------- scale
@@ -193,6 +220,8 @@ class Benchmark:
             "load_average": {"before": load_average(), "during_max": load_average()},
             "stages": {},
             "checks": {},
+            "errors": {},
+            "sections": {},
         }
 
     # ------------------------------------------------------------------ environment
@@ -299,17 +328,46 @@ class Benchmark:
         """Run one section; a failure is recorded and the benchmark goes on with the next
         section that does not need the failed one."""
         print(f"== {section}", flush=True)
-        errors = self.result.setdefault("errors", {})
+        errors = self.result["errors"]
         if needs in errors or needs in self.result.get("not_run", []):
             self.result.setdefault("not_run", []).append(section)
             print(f"  not run: it needs {needs}, which failed", flush=True)
             return
+        started = load_average()
         try:
             func()
         except StageFailed as error:
             errors[section] = str(error)
             print(f"  {section} failed: {error}", flush=True)
+        self.result["sections"][section] = {
+            "commit": self.result["machine"]["git"]["commit"],
+            "source": self.args.source,
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "load_average_before_after": [started, load_average()],
+        }
         self.save()
+
+    def carry_over(self, sections: list[str]) -> None:
+        """Keep an earlier run's results for the sections not run now."""
+        if not self.results_path.exists():
+            raise SystemExit(f"--sections needs the earlier {self.results_path}")
+        earlier = json.loads(self.results_path.read_text())
+        for section in SECTIONS:
+            if section in sections:
+                continue
+            for name in SECTION_STAGES[section]:
+                if name in earlier["stages"]:
+                    self.result["stages"][name] = earlier["stages"][name]
+            for name in SECTION_CHECKS.get(section, ()):
+                if name in earlier["checks"]:
+                    self.result["checks"][name] = earlier["checks"][name]
+            if section in earlier.get("errors", {}):
+                self.result["errors"][section] = earlier["errors"][section]
+            if section in earlier.get("sections", {}):
+                self.result["sections"][section] = earlier["sections"][section]
+        for key in ("pandas_memory_estimate_gib",):
+            if key in earlier and "mart" not in sections:
+                self.result[key] = earlier[key]
 
     # ------------------------------------------------------------------ commands
 
@@ -358,21 +416,34 @@ class Benchmark:
         for folder in (self.work, self.logs, self.db.parent):
             folder.mkdir(parents=True, exist_ok=True)
         print(f"benchmark at {self.events:,} events: {self.shape}; work in {self.work}")
-        self.guarded("generate", self.generate)
-        if self.result["errors"]:
-            self.save()
-            raise SystemExit(f"generation failed: {self.result['errors']['generate']}")
-        self.end_date = json.loads((self.data / "manifest.json").read_text())["end_date"]
+        sections = self.args.sections
+        if sections != list(SECTIONS):
+            self.carry_over(sections)
+        if "generate" in sections:
+            self.guarded("generate", self.generate)
+            if "generate" in self.result["errors"]:
+                self.save()
+                raise SystemExit(f"generation failed: {self.result['errors']['generate']}")
+        manifest = self.data / "manifest.json"
+        if not manifest.exists():
+            raise SystemExit(f"{manifest} is missing: run the generate section first")
+        self.end_date = json.loads(manifest.read_text())["end_date"]
         self.next_date = (dt.date.fromisoformat(self.end_date) + dt.timedelta(days=1)).isoformat()
         self.result["as_of_dates"] = {"full": self.end_date, "incremental": self.next_date}
-        self.guarded("load", self.load)
-        self.guarded("mart", self.mart, needs="load")
-        self.guarded("incremental", self.incremental, needs="mart")
-        if self.args.skip_dag:
-            self.skip("dag", "--skip-dag")
-        else:
-            self.guarded("dag", self.dag)
-        self.result["complete"] = not self.result["errors"] and not self.result.get("not_run")
+        for section, needs in (("load", None), ("mart", "load"), ("incremental", "mart")):
+            if section in sections:
+                self.guarded(section, getattr(self, section), needs=needs)
+        if "dag" in sections:
+            if self.args.skip_dag:
+                self.skip("dag", "--skip-dag")
+                self.result["sections"]["dag"] = {"skipped": "--skip-dag"}
+            else:
+                self.guarded("dag", self.dag)
+        self.result["complete"] = (
+            not self.result["errors"]
+            and not self.result.get("not_run")
+            and all(s in self.result["sections"] for s in SECTIONS)
+        )
         self.save()
         report.write(self.out)
         print(f"wrote {self.results_path} and {self.out / 'RESULTS.md'}")
@@ -413,6 +484,11 @@ class Benchmark:
 
     def mart(self) -> None:
         end, env = self.end_date, self.env(self.db)
+        if "load" not in self.args.sections:  # an earlier increment appended to the warehouse
+            if not self.built_as_of_end.exists():
+                raise StageFailed("no loaded database from an earlier run: run the load section")
+            remove_database(self.db)
+            shutil.copyfile(self.built_as_of_end, self.db)
         target, noop_target = self.work / "target" / "full", self.work / "target" / "noop"
         if not self.args.quick:
             # Untimed warm-up: the timed builds start from a valid partial parse, as every
@@ -470,6 +546,18 @@ class Benchmark:
             if not check["equal"]:
                 raise StageFailed(f"{name}: the results differ: {check}")
 
+    def rebuild_as_of_end(self) -> None:
+        """Yesterday's warehouse built by the code benchmarked now (untimed): the incremental
+        section run on its own, after the models changed, must not start from another
+        version's tables."""
+        if not self.built_as_of_end.exists():
+            raise StageFailed("no built database from an earlier run: run the mart section")
+        remove_database(self.db)
+        shutil.copyfile(self.built_as_of_end, self.db)
+        target = self.work / "target" / "full"
+        self.untimed(self.build(self.end_date, target, "--full-refresh"), self.env(self.db))
+        shutil.copyfile(self.db, self.built_as_of_end)
+
     @property
     def built_as_of_end(self) -> Path:
         return self.db.with_name("warehouse_as_of_end.duckdb")
@@ -506,6 +594,8 @@ class Benchmark:
             for name in ("new_day_file", "load_append", "dbt_incremental", "dbt_full_refresh"):
                 self.skip(name, "`course-engagement load` has no --append yet")
             return
+        if "mart" not in self.args.sections:
+            self.rebuild_as_of_end()
         day_dir = self.work / "incremental"
         day_file = day_dir / f"raw_events_{self.next_date}.csv"
         day_dir.mkdir(parents=True, exist_ok=True)
@@ -840,6 +930,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, help="scratch folder (default: <out>/work/<events>)")
     parser.add_argument("--seed", type=int, default=42, help="generator seed")
     parser.add_argument(
+        "--sections",
+        type=lambda text: [part for part in text.split(",") if part],
+        default=list(SECTIONS),
+        help="comma-separated subset of " + ",".join(SECTIONS) + " to run; the others keep "
+        "the results of the earlier run in --out, and each section records its commit",
+    )
+    parser.add_argument(
         "--source",
         choices=("head", "working-tree"),
         default="head",
@@ -879,6 +976,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="bytecode cache of the child processes (PYTHONPYCACHEPREFIX)",
     )
     args = parser.parse_args(argv)
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    args.sections = [section for section in SECTIONS if section in args.sections]
     args.out = args.out.resolve()
     args.pycache = args.pycache.resolve()
     if args.work:
