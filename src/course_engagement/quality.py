@@ -54,18 +54,24 @@ class DatabaseBusyError(RuntimeError):
     """Another process holds the DuckDB file for writing; worth a retry once it is done."""
 
 
-def connect_read_only(db_path: Path, purpose: str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection, or a `DatabaseBusyError` that says who to wait for."""
+def connect(db_path: Path, purpose: str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection, or a `DatabaseBusyError` that says who to wait for."""
     try:
-        return duckdb.connect(str(db_path), read_only=True)
+        return duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
             raise
+        holder = "for writing" if read_only else "open"
         raise DatabaseBusyError(
-            f"cannot open {db_path} read-only to {purpose}: another process holds it for "
-            f"writing ({error}). The task retries; if it keeps failing, find that process "
-            "(dbt, the loader, a notebook opened read-write) and let it finish or close it"
+            f"cannot open {db_path} {'read-only' if read_only else 'for writing'} to {purpose}: "
+            f"another process holds it {holder} ({error}). The task retries; if it keeps "
+            "failing, find that process (dbt, the loader, a notebook) and let it finish or "
+            "close it"
         ) from None
+
+
+def connect_read_only(db_path: Path, purpose: str) -> duckdb.DuckDBPyConnection:
+    return connect(db_path, purpose, read_only=True)
 
 
 @dataclass(frozen=True)
@@ -257,7 +263,7 @@ def record_run(db_path: Path, report_path: Path) -> RunFigures:
     Called only once the report is in place, so the history lists published reports only.
     """
     digest = hashlib.sha256(report_path.read_bytes()).hexdigest()
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path, "record the published report", read_only=False) as con:
         figures = mart_figures(con)
         if figures is None:
             raise QualityGateError([f"{MART} is empty; nothing to record for {report_path}"])
