@@ -351,6 +351,29 @@ def test_gate_and_export_locked_out_by_a_writer_fail_as_transient(
     assert Path(pipeline.export_mart_report(settings, data.AS_OF_DATE)["path"]).exists()
 
 
+def test_a_reader_during_the_export_delays_only_the_history_and_the_retry_records_it(
+    fixture_build: Build, tmp_path: Path, monkeypatch
+) -> None:
+    db = copy_db(fixture_build.db, tmp_path / "db")
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(db))
+    monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
+    settings = Settings.from_env()
+
+    with holding(db, read_only=True):  # a notebook reading the mart
+        pipeline.check_mart_quality(settings)
+        with pytest.raises(quality.DatabaseBusyError, match="to record the published report"):
+            pipeline.export_mart_report(settings, data.AS_OF_DATE)
+    report = settings.reports_dir / f"course_engagement_{data.AS_OF_DATE}.csv"
+    published = report.read_bytes()
+
+    pipeline.export_mart_report(settings, data.AS_OF_DATE)  # the task's retry
+
+    assert report.read_bytes() == published
+    assert query(db, "select report_date::varchar from analytics.pipeline_run_history") == [
+        (data.AS_OF_DATE,)
+    ]
+
+
 # Case 15: a dbt that hangs -----------------------------------------------------------------
 
 
