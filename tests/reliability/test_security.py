@@ -125,10 +125,9 @@ def test_no_tracked_file_holds_a_credential_or_a_generated_password_file():
     assert hits == []
 
 
-def test_airflow_generated_password_file_lives_in_the_ignored_airflow_home():
+def test_airflow_generated_password_file_lives_in_the_ignored_airflow_home(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_HOME", raising=False)  # the default, as a fresh clone runs
     home = Path(airflow_env(Settings.from_env())["AIRFLOW_HOME"])
-    if os.environ.get("AIRFLOW_HOME"):  # a run's own home; the default is what a clone uses
-        home = REPO_ROOT / ".airflow"
     assert home == REPO_ROOT / ".airflow"
     for path in (home / PASSWORD_FILE, home / "airflow.db", home / "airflow.cfg"):
         ignored = _git("check-ignore", "-q", str(path.relative_to(REPO_ROOT)))
