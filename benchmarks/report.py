@@ -122,6 +122,44 @@ def machine_section(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+CPU_ROWS = (
+    ("CPU time: loader ÷ floor, as throughput", "loader_vs_floor"),
+    ("CPU time: dbt marginal ÷ floor", "dbt_marginal_vs_floor"),
+    ("CPU time: incremental ÷ full refresh marginal", "incremental_vs_full_refresh"),
+    ("CPU time: incremental whole ÷ legacy query process", "incremental_vs_legacy"),
+)
+
+
+def cpu_ratios(result: dict[str, Any]) -> dict[str, float]:
+    """The key ratios on CPU time (user + system of each process tree, all threads): less
+    disturbed than wall time by other work on a shared machine, but it counts work, not
+    waiting, and the floor's and legacy query's CPU include their process start-up."""
+    cpu = {
+        name: stage["cpu_s"]
+        for name, stage in result["stages"].items()
+        if "cpu_s" in stage and not stage.get("skipped")
+    }
+    found: dict[str, float] = {}
+
+    def put(key: str, numerator: float | None, denominator: float | None) -> None:
+        if numerator is not None and denominator:
+            found[key] = round(numerator / denominator, 3)
+
+    put("loader_vs_floor", cpu.get("load_floor"), cpu.get("load_loader"))
+    noop = cpu.get("dbt_noop")
+    if noop is not None:
+        full, inc, refresh = (
+            cpu.get("dbt_full"),
+            cpu.get("dbt_incremental"),
+            cpu.get("dbt_full_refresh"),
+        )
+        put("dbt_marginal_vs_floor", full - noop if full else None, cpu.get("mart_floor"))
+        if inc is not None and refresh is not None:
+            put("incremental_vs_full_refresh", inc - noop, refresh - noop)
+    put("incremental_vs_legacy", cpu.get("dbt_incremental"), cpu.get("mart_legacy"))
+    return found
+
+
 def ratio_section(results: list[dict[str, Any]]) -> list[str]:
     head = "| | " + " | ".join(label(r["events"]) for r in results) + " |"
     lines = [
@@ -152,6 +190,10 @@ def ratio_section(results: list[dict[str, Any]]) -> list[str]:
     for title, key in rows:
         cells = [fmt(r.get("ratios", {}).get(key), 2) for r in results]
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    cpu = [cpu_ratios(r) for r in results]
+    for title, key in CPU_ROWS:
+        cells = [fmt(c.get(key), 2) for c in cpu]
+        lines.append(f"| *{title}* | " + " | ".join(cells) + " |")
     dag = [figure(r, "dag") for r in results]
     lines.append("| whole DAG run on the sample, s (target < 60) | " + " | ".join(dag) + " |")
     slow = []
