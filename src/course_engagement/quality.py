@@ -51,7 +51,7 @@ class QualityGateError(RuntimeError):
 
 
 class DatabaseBusyError(RuntimeError):
-    """Another process holds the DuckDB file for writing; worth a retry once it is done."""
+    """Another process holds the DuckDB file; worth a retry once it lets go of it."""
 
 
 def connect(db_path: Path, purpose: str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
