@@ -61,17 +61,54 @@
     {{ sql_values(code_list(name), lower=true) }}
 {%- endmacro %}
 
-{% macro event_type_count(counts_column, codes_var) -%}
+{% macro event_type_count_column(code) -%}
+    {#- The per-type count column of int_user_course__daily_activity for a code: quiz_submit_count. -#}
+    {{ modules.re.sub('[^a-z0-9_]', '_', code | lower) }}_count
+{%- endmacro %}
+
+{% macro event_type_count_columns() -%}
     {#-
-        SQL: how many events of the types in a code list a per-type count map holds, e.g.
-        event_type_count('event_type_counts', 'quiz_completion_event_types'). The map (type ->
-        count) is stored by int_user_course__daily_activity, so the code lists are applied
-        here, at read time, and changing them needs no rebuild of the stored events.
+        The per-type count columns of int_user_course__daily_activity: one per valid event type,
+        then unknown_type_count. They follow var valid_event_types, so changing the var changes
+        the model's columns, and its next incremental run stops (on_schema_change='fail') until
+        it is rebuilt with --full-refresh - the stored counts cannot silently miss a type.
     -#}
+    {%- set columns = [] -%}
+    {%- for code in code_list('valid_event_types') -%}
+        {%- do columns.append(event_type_count_column(code)) -%}
+    {%- endfor -%}
+    {{ return(columns + ['unknown_type_count']) }}
+{%- endmacro %}
+
+{% macro count_event_types(type_column) -%}
+    {#- SQL select list: count(*) per valid event type, then the unknown or missing ones. -#}
+    {%- for code in code_list('valid_event_types') %}
+        count(*) filter (
+            where {{ type_column }} = '{{ code | lower | replace("'", "''") }}'
+        ) as {{ event_type_count_column(code) }},
+    {%- endfor %}
+        count(*) filter (
+            where {{ type_column }} is null
+            or {{ type_column }} not in {{ codes_sql('valid_event_types') }}
+        ) as unknown_type_count
+{%- endmacro %}
+
+{% macro event_type_count(codes_var) -%}
+    {#-
+        SQL: the events of the types in a code list, from the per-type count columns, e.g.
+        event_type_count('quiz_completion_event_types') -> (quiz_submit_count). The code lists
+        apply here, at read time, so changing them needs no rebuild of the stored counts.
+    -#}
+    {%- set valid = code_list('valid_event_types') | map('lower') | list -%}
     (
     {%- for code in code_list(codes_var) -%}
-        coalesce({{ counts_column }}['{{ code | lower | replace("'", "''") }}'], 0)
-        {{- ' + ' if not loop.last }}
+        {%- if code | lower not in valid -%}
+            {{ exceptions.raise_compiler_error(
+                "var " ~ codes_var ~ " lists '" ~ code ~ "', which is not in var valid_event_types; "
+                ~ "add it there too (and rebuild with dbt build --full-refresh)."
+            ) }}
+        {%- endif -%}
+        {{ event_type_count_column(code) }}{{ ' + ' if not loop.last }}
     {%- endfor -%}
     )
 {%- endmacro %}

@@ -32,7 +32,9 @@
 
 with
 
-events as (
+-- read several times in an incremental run: not materialized, or DuckDB would copy every raw
+-- event (with its cleaned columns) into a temporary result first
+events as not materialized (
 
     select * from {{ ref('base_raw__events') }}
 
@@ -40,7 +42,7 @@ events as (
 
 {% if is_incremental() %}
 
-stored as (
+stored as not materialized (
 
     select
         event_id,

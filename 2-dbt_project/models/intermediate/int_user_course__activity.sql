@@ -42,10 +42,8 @@ activity_until_as_of as (
         user_id,
         course_id,
         sum(event_count) as event_count,
-        sum({{ event_type_count('event_type_counts', 'quiz_completion_event_types') }})
-            as quizzes_completed,
-        sum({{ event_type_count('event_type_counts', 'video_completion_event_types') }})
-            as videos_completed,
+        sum({{ event_type_count('quiz_completion_event_types') }}) as quizzes_completed,
+        sum({{ event_type_count('video_completion_event_types') }}) as videos_completed,
         min(first_event_at) as first_event_at,
         max(last_event_at) as last_event_at
     from daily_activity

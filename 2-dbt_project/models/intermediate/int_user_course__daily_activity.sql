@@ -1,14 +1,16 @@
 {#
     One row per user x course x activity date (UTC) with at least one deduplicated event that
     could ever count - a timestamp, a user and a course - summarised: how many, how many of
-    each type, first and last event_at.
+    each type (one column per valid type, then the unknown ones), first and last event_at.
 
     Deliberately free of everything that can change without the events changing: no
     as_of_date (int_user_course__activity and the mart cut at it, so a backfill for an earlier
     date after a later one is right), no learner rule (users and enrolments are reloaded whole
-    every day; deletions and cancellations apply at read time), no event-type code lists (kept
-    as a per-type count map; the quiz and video lists apply at read time). What is stored is
-    fact, so it only changes when deduplicated events change.
+    every day; deletions and cancellations apply at read time), no completion rules (counts
+    per event type; the quiz and video lists apply at read time). What is stored is fact, so
+    it only changes when deduplicated events change. The per-type columns follow var
+    valid_event_types: changing that var changes the columns, and the next incremental run
+    stops (on_schema_change='fail') until a --full-refresh rebuilds the model.
 
     Incremental (macros/incremental.sql has the pattern): per activity date, the count and the
     sum of event hashes of the deduplicated events are compared with what is stored; the dates
@@ -35,7 +37,8 @@ events as (
 
 ),
 
-dated_events as (
+-- read twice in an incremental run: not materialized, hashing again is cheaper than a copy
+dated_events as not materialized (
 
     select
         user_id,
@@ -54,7 +57,7 @@ dated_events as (
 
 {% if is_incremental() %}
 
-stored as (
+stored as not materialized (
 
     select * from {{ this }}
 
@@ -140,7 +143,7 @@ daily_activity as (
         course_id,
         activity_date,
         count(*) as event_count,
-        histogram(event_type) as event_type_counts,
+        {{ count_event_types('event_type') }},
         min(event_at) as first_event_at,
         max(event_at) as last_event_at,
         {{ row_hash_sum('event_hash') }} as events_fingerprint,
@@ -159,7 +162,9 @@ retracted as (
         stored_keys.course_id,
         stored_keys.activity_date,
         cast(0 as bigint) as event_count,
-        cast(null as map (varchar, ubigint)) as event_type_counts,
+        {%- for column in event_type_count_columns() %}
+        cast(0 as bigint) as {{ column }},
+        {%- endfor %}
         cast(null as timestamp) as first_event_at,
         cast(null as timestamp) as last_event_at,
         cast(0 as hugeint) as events_fingerprint,
