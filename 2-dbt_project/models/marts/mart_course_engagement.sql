@@ -1,6 +1,7 @@
 {#
     One row per course in the catalogue, as of the as_of_date var. Built from the compact
-    learner x course activity model, never by rescanning events.
+    learner x course activity model - itself the incremental user x course x day model cut at
+    as_of_date - never by rescanning events.
 #}
 with
 
