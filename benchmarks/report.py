@@ -299,6 +299,44 @@ def dag_section(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def median_run(record: dict[str, Any]) -> dict[str, Any] | None:
+    runs = sorted(
+        (r for r in record.get("runs", []) if r.get("returncode") == 0), key=lambda r: r["wall_s"]
+    )
+    return runs[len(runs) // 2] if runs else None
+
+
+def dbt_section(results: list[dict[str, Any]]) -> list[str]:
+    """Where a dbt build's wall time goes: inside nodes (by dbt's own per-node timing) or
+    around them (start-up, parse, compilation, artefacts), and the slowest nodes."""
+    lines = [
+        "## Where dbt's time goes",
+        "",
+        "From dbt's own per-node timings in each build's log (the median run): time inside "
+        "nodes (models, tests, unit tests, hooks) and around them (start-up, parse, "
+        "compilation, writing artefacts), and the slowest nodes.",
+        "",
+        "| scale | build | wall s | nodes | inside nodes s | around nodes s | slowest nodes (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    found = False
+    for r in results:
+        for stage in ("dbt_full", "dbt_noop", "dbt_incremental", "dbt_full_refresh"):
+            run = median_run(r["stages"].get(stage, {}))
+            if not run or "in_nodes_s" not in run:
+                continue
+            found = True
+            top = ", ".join(
+                f"{name.removeprefix('analytics.')} {seconds:.1f}"
+                for name, seconds in list(run["slowest_nodes"].items())[:4]
+            )
+            lines.append(
+                f"| {label(r['events'])} | {stage} | {run['wall_s']:.1f} | {run['nodes']} "
+                f"| {run['in_nodes_s']:.1f} | {run['wall_s'] - run['in_nodes_s']:.1f} | {top} |"
+            )
+    return [*lines, ""] if found else []
+
+
 def method_section(results: list[dict[str, Any]]) -> list[str]:
     r = results[-1]
     shapes = ", ".join(
@@ -324,8 +362,8 @@ def method_section(results: list[dict[str, Any]]) -> list[str]:
         "- dbt's fixed cost is the no-op build: the same `dbt build --full-refresh` (every "
         "model, data test and unit test) on the committed 20,000-event sample, whose data "
         "work is well under a second, so what it measures is start-up, parse, and the "
-        "per-node overhead of ~135 nodes. (Empty raw tables would be emptier, but one of the "
-        "project's tests fails on a database without a single learner.) Timed builds start "
+        "per-node overhead of its ~150 nodes. (Empty raw tables would be emptier, but one of "
+        "the project's tests fails on a database without a single learner.) Timed builds start "
         "from a valid partial parse; `dbt_parse_new_date` is the full re-parse a new "
         "`as_of_date` costs, once a day.",
         f"- DuckDB for the loader, floor, legacy, check and export: "
@@ -364,6 +402,7 @@ def render(results: list[dict[str, Any]], folder_is_bench: bool = True) -> str:
     lines += machine_section(results)
     lines += ratio_section(results)
     lines += stage_section(results)
+    lines += dbt_section(results)
     lines += dag_section(results)
     lines += method_section(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -299,6 +299,8 @@ class Benchmark:
             timeout_s=self.args.stage_timeout_min * 60,
         )
         run = m.as_dict() | last_json_line(log) | {"log": str(log.relative_to(self.work))}
+        if command[0].endswith("dbt") and "build" in command:
+            run |= dbt_nodes(log.read_text(errors="replace"))
         record["runs"].append(run)
         summarise(record)
         print(
@@ -770,6 +772,23 @@ def compare_marts(db: Path, schema: str, full_refresh_db: Path | None = None) ->
             for mart in MARTS
             if exists(con, f"{schema}.{mart}")
         }
+
+
+_NODE = re.compile(r"\d+ of \d+ (?:OK|PASS|WARN|ERROR|FAIL)\b.*? (\S+) \.*\s*\[\S+ in ([\d.]+)s\]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def dbt_nodes(log_text: str, top: int = 8) -> dict[str, Any]:
+    """From dbt's console log: time spent inside nodes (models, tests, hooks) and the slowest."""
+    times: dict[str, float] = {}
+    for name, seconds in _NODE.findall(_ANSI.sub("", log_text)):
+        times[name] = times.get(name, 0.0) + float(seconds)
+    slowest_nodes = sorted(times.items(), key=lambda item: -item[1])[:top]
+    return {
+        "nodes": len(times),
+        "in_nodes_s": round(sum(times.values()), 2),
+        "slowest_nodes": {name: round(t, 2) for name, t in slowest_nodes},
+    }
 
 
 _LINE = re.compile(r"^(\S+Z) .*\[DAG TEST\] (starting task_id|end task task_id)=(\w+)", re.M)
