@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 import reliability_data as data
-from conftest import DB_NAME, query
 from dbt_harness import write_raw_csvs
+from reliability_harness import DB_NAME, query
 
 from course_engagement import dbt_runner, pipeline
 from course_engagement.dbt_runner import LAYERS

@@ -1,8 +1,8 @@
 """Bad inputs that load, on the hand-written fixture built by real dbt (cases 1-4, 8, 9).
 
 Every expected number is worked out in reliability_data.py. The fixture build is shared
-(conftest.py); tests that need another database load their own files and build them in the
-dbt worker.
+(reliability_harness.py); tests that need another database load their own files and build
+them in the dbt worker.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import datetime as dt
 
 import pytest
 import reliability_data as data
-from conftest import Build, copy_db, dbt_args, load_new_db, query, snapshot
 from dbt_harness import write_raw_csvs
+from reliability_harness import Build, copy_db, dbt_args, load_new_db, query, snapshot
 
 from course_engagement import dbt_runner
 from course_engagement.loader import load

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import reliability_data as data
-from conftest import Build, copy_db, query, snapshot
 from dbt_harness import write_raw_csvs
+from reliability_harness import Build, copy_db, query, snapshot
 
 from course_engagement import dbt_runner, export, pipeline, quality
 from course_engagement.loader import load

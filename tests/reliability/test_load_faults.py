@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import reliability_data as data
-from conftest import query
 from dbt_harness import write_raw_csvs
+from reliability_harness import query
 
 from course_engagement import corrupt
 from course_engagement.contract import TABLES

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Build, copy_db, query
+from reliability_harness import Build, copy_db, query
 
 from course_engagement import export, pipeline, quality
 from course_engagement.settings import Settings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import reliability_data as data
-from conftest import Build, copy_db, dbt_args, query
+from reliability_harness import Build, copy_db, dbt_args, query
 
 from course_engagement import cli, dbt_runner, export, pipeline
 from course_engagement.run import airflow_env
