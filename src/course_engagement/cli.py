@@ -37,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module_name, function = COMMANDS[command][0].split(":")
-    return getattr(importlib.import_module(module_name), function)(rest)
+    entry = getattr(importlib.import_module(module_name), function)
+    # argparse names the program after sys.argv[0]: usage lines say `course-engagement load`
+    program, sys.argv[0] = sys.argv[0], f"course-engagement {command}"
+    try:
+        return entry(rest)
+    finally:
+        sys.argv[0] = program
 
 
 if __name__ == "__main__":
