@@ -1,8 +1,8 @@
 """DuckDB settings come from one place: the loader's `duckdb_config()` and dbt's profile agree.
 
 dbt cannot import Python settings, so profiles.yml reads the same environment variables with
-the same defaults; these tests render its `settings:` block the way dbt does (Jinja with
-`env_var`) and compare it with `duckdb_config()` under the same environment.
+the same defaults; these tests render its DuckDB options the way dbt does (Jinja with
+`env_var`) and compare them with `duckdb_config()` under the same environment.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
 from course_engagement.settings import REPO_ROOT, Settings, SettingsError, duckdb_config
 
@@ -25,8 +27,8 @@ DUCKDB_ENV = (
 )
 
 
-def _dbt_settings() -> dict[str, str]:
-    """The dev target's DuckDB settings as dbt renders them from the current environment."""
+def _dev_target() -> dict:
+    """The dev target as dbt renders it from the current environment."""
 
     def env_var(name: str, default: str | None = None) -> str:
         if name in os.environ:
@@ -35,12 +37,21 @@ def _dbt_settings() -> dict[str, str]:
             raise KeyError(name)
         return default
 
+    def render(value):
+        if isinstance(value, dict):
+            return {key: render(item) for key, item in value.items()}
+        return environment.from_string(str(value)).render(env_var=env_var)
+
     profile = yaml.safe_load(PROFILES.read_text())["course_engagement"]["outputs"]["dev"]
     environment = jinja2.Environment()
-    return {
-        key: environment.from_string(str(value)).render(env_var=env_var)
-        for key, value in profile["settings"].items()
-    }
+    return render(profile)
+
+
+def _dbt_settings() -> dict[str, str]:
+    """The DuckDB options dbt opens the database with (none are SET per cursor)."""
+    target = _dev_target()
+    assert "settings" not in target, "per-cursor SETs fail once a query has spilled to disk"
+    return target["config_options"]
 
 
 def _as_dbt_would_see(config: dict) -> dict[str, str]:
@@ -105,3 +116,32 @@ def test_threads_must_be_a_positive_whole_number(clean_env: pytest.MonkeyPatch, 
     clean_env.setenv("COURSE_ENGAGEMENT_DUCKDB_THREADS", value)
     with pytest.raises(SettingsError, match="COURSE_ENGAGEMENT_DUCKDB_THREADS"):
         Settings.from_env()
+
+
+def test_dbt_opens_cursor_after_cursor_once_a_query_has_spilled_to_disk(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """dbt-duckdb opens a cursor per node; a build whose data outgrows memory_limit spills to the
+    temp directory, and the next node must still get a cursor with the same settings."""
+    clean_env.setenv("COURSE_ENGAGEMENT_DB", str(tmp_path / "warehouse.duckdb"))
+    clean_env.setenv("COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT", "40MB")
+    clean_env.setenv("COURSE_ENGAGEMENT_DUCKDB_THREADS", "1")
+    target = _dev_target()
+    environment = LocalEnvironment(
+        DuckDBCredentials(
+            database="warehouse",
+            schema=target["schema"],
+            path=target["path"],
+            settings=target.get("settings"),
+            config_options=target.get("config_options"),
+        )
+    )
+    first = environment.handle().cursor()
+    first.execute("create table t as select md5(range::varchar) as s from range(2000000)")
+    first.execute("create table grouped as select s, count(*) as n from t group by s order by s")
+    assert list((tmp_path / ".duckdb_tmp").iterdir()), "the query did not spill"
+
+    second = environment.handle().cursor()
+    settings = "select current_setting('temp_directory'), current_setting('memory_limit')"
+    assert second.execute(settings).fetchone() == (str(tmp_path / ".duckdb_tmp"), "38.1 MiB")
+    assert second.execute("select count(*) from grouped").fetchone() == (2_000_000,)

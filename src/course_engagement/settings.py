@@ -19,7 +19,7 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 
 DuckDB settings. Every process that writes the database applies the same three, so a build
 that fits on one machine fits in every step: the loader (and the benchmarks) call
-`duckdb_config()`, and dbt reads the same variables with the same defaults in the `settings:`
+`duckdb_config()`, and dbt reads the same variables with the same defaults in the `config_options:`
 block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step).
 Read-only readers of the small marts (export, quality gate, notebook) keep DuckDB's defaults.
 
