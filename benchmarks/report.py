@@ -116,7 +116,9 @@ def machine_section(results: list[dict[str, Any]]) -> list[str]:
             f"| {v['pandas']} | {commit} | {load_avg['before']} → {load_avg['during_max']} → "
             f"{load_avg.get('after', 'n/a')} |"
         )
-    shared = [f"{label(r['events'])}{_shared_sections(r)}" for r in results if _shared_sections(r)]
+    shared = [
+        f"{label(r['events'])}{sections}" for r in results if (sections := _shared_sections(r))
+    ]
     for r in results:
         commits = {
             name: section["commit"]

@@ -50,6 +50,7 @@ import duckdb
 import measure
 import report
 
+from course_engagement.catalog import table_exists
 from course_engagement.settings import REPO_ROOT, Settings, duckdb_config
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -638,7 +639,7 @@ class Benchmark:
             with duckdb.connect(str(self.db)) as con:
                 con.execute("CREATE SCHEMA IF NOT EXISTS incremental")
                 for mart in MARTS:
-                    if exists(con, f"analytics.{mart}"):
+                    if table_exists(con, f"analytics.{mart}"):
                         con.execute(
                             f"CREATE OR REPLACE TABLE incremental.{mart} AS "
                             f"SELECT * FROM analytics.{mart}"
@@ -727,17 +728,6 @@ def remove_database(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-            "AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def compare(con: duckdb.DuckDBPyConnection, left: str, right: str) -> dict[str, Any]:
     """Rows of `left` and `right` as multisets, with left's columns cast to right's types."""
     columns = con.execute(f"DESCRIBE SELECT * FROM {right}").fetchall()
@@ -770,7 +760,7 @@ def compare_marts(db: Path, schema: str, full_refresh_db: Path | None = None) ->
         return {
             mart: compare(con, f"{schema}.{mart}", f"{refreshed}.{mart}")
             for mart in MARTS
-            if exists(con, f"{schema}.{mart}")
+            if table_exists(con, f"{schema}.{mart}")
         }
 
 

@@ -70,6 +70,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from course_engagement.catalog import table_exists
 from course_engagement.contract import DATE_FORMAT, EVENTS, TABLES, TIMESTAMP_FORMAT, RawTable
 from course_engagement.settings import Settings, duckdb_config
 from course_engagement.validation import validate_date
@@ -505,11 +506,7 @@ def _plan_append(
     scans: dict[Path, _ByteScan],
 ) -> tuple[dict[str, AlreadyLoaded], list[_Source]]:
     """Split the files into those already in raw.events and those to load; refuse conflicts."""
-    has_events = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [RAW_SCHEMA, EVENTS.name],
-    ).fetchone()[0]
-    if not has_events:
+    if not table_exists(con, f"{RAW_SCHEMA}.{EVENTS.name}"):
         raise LoadError(
             f"{db_path} has no {RAW_SCHEMA}.{EVENTS.name} table to append to; load the history "
             f"first (course-engagement load --db {db_path})"

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import duckdb
 
+from course_engagement.catalog import table_exists
+
 MART = "analytics.mart_course_engagement"
 CATALOGUE = "analytics.base_raw__courses"
 HISTORY = "analytics.pipeline_run_history"
@@ -171,20 +173,9 @@ def mart_figures(con: duckdb.DuckDBPyConnection) -> RunFigures | None:
     return None if row[0] is None else RunFigures(*row)
 
 
-def _history_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, table = HISTORY.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def previous_run(con: duckdb.DuckDBPyConnection, report_date: dt.date) -> RunFigures | None:
     """The latest published report for a date before `report_date` (never the same date)."""
-    if not _history_exists(con):
+    if not table_exists(con, HISTORY):
         return None
     row = con.execute(
         f"""select report_date, courses, learners, active_learners, active_learners_30d,
