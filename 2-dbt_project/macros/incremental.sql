@@ -36,6 +36,24 @@
     sum(cast({{ hash_column }} as hugeint))
 {%- endmacro %}
 
+{% macro changed_keys(new, stored, key, count_column, fingerprint_column) -%}
+    {#-
+        SQL: the keys whose fingerprint differs between `new` (the input, fingerprinted now) and
+        `stored` (what the model holds), both CTEs with one row per `key`: new keys, changed
+        keys, and keys gone from the input (is_gone). The one comparison of the pattern above,
+        used per partition (id range, activity date) and per key.
+    -#}
+    select
+        coalesce({{ new }}.{{ key }}, {{ stored }}.{{ key }}) as {{ key }},
+        {{ new }}.{{ key }} is null as is_gone
+    from {{ new }}
+    full outer join {{ stored }}
+        on {{ new }}.{{ key }} = {{ stored }}.{{ key }}
+    where
+        {{ new }}.{{ count_column }} is distinct from {{ stored }}.{{ count_column }}
+        or {{ new }}.{{ fingerprint_column }} is distinct from {{ stored }}.{{ fingerprint_column }}
+{%- endmacro %}
+
 {% macro batch_number() -%}
     {#-
         SQL: the number stored on every row a run writes. 0 for a full build; an incremental

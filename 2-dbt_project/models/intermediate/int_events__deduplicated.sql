@@ -76,13 +76,9 @@ stored_ranges as (
 
 changed_ranges as (
 
-    select coalesce(raw_ranges.event_id_range, stored_ranges.event_id_range) as event_id_range
-    from raw_ranges
-    full outer join stored_ranges
-        on raw_ranges.event_id_range = stored_ranges.event_id_range
-    where
-        raw_ranges.raw_row_count is distinct from stored_ranges.raw_row_count
-        or raw_ranges.raw_rows_fingerprint is distinct from stored_ranges.raw_rows_fingerprint
+    {{ changed_keys(
+        'raw_ranges', 'stored_ranges', 'event_id_range', 'raw_row_count', 'raw_rows_fingerprint'
+    ) }}
 
 ),
 
@@ -107,15 +103,7 @@ stored_ids as (
 
 changed_ids as (
 
-    select
-        coalesce(raw_ids.event_id, stored_ids.event_id) as event_id,
-        raw_ids.event_id is null as is_gone
-    from raw_ids
-    full outer join stored_ids
-        on raw_ids.event_id = stored_ids.event_id
-    where
-        raw_ids.raw_row_count is distinct from stored_ids.raw_row_count
-        or raw_ids.raw_rows_fingerprint is distinct from stored_ids.raw_rows_fingerprint
+    {{ changed_keys('raw_ids', 'stored_ids', 'event_id', 'raw_row_count', 'raw_rows_fingerprint') }}
 
 ),
 

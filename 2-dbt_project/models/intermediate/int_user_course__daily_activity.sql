@@ -87,13 +87,9 @@ stored_dates as (
 
 changed_dates as (
 
-    select coalesce(source_dates.activity_date, stored_dates.activity_date) as activity_date
-    from source_dates
-    full outer join stored_dates
-        on source_dates.activity_date = stored_dates.activity_date
-    where
-        source_dates.event_count is distinct from stored_dates.event_count
-        or source_dates.events_fingerprint is distinct from stored_dates.events_fingerprint
+    {{ changed_keys(
+        'source_dates', 'stored_dates', 'activity_date', 'event_count', 'events_fingerprint'
+    ) }}
 
 ),
 
