@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module_name, function = COMMANDS[command][0].split(":")
     entry = getattr(importlib.import_module(module_name), function)
-    # argparse names the program after sys.argv[0]: usage lines say `course-engagement load`
+    # argparse names the program after sys.argv[0], so every subcommand's usage line says
+    # `course-engagement <command>` without naming itself (scripts/init_db.py stays init_db.py)
     program, sys.argv[0] = sys.argv[0], f"course-engagement {command}"
     try:
         return entry(rest)

@@ -1007,7 +1007,7 @@ def _parse_rates(text: str) -> dict[str, float]:
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="course-engagement generate")
+    parser = parser or argparse.ArgumentParser()
     defaults = GeneratorConfig()
     parser.add_argument(
         "--out", type=Path, default=Path("data"), help="output folder (default: data/)"

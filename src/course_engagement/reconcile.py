@@ -871,7 +871,6 @@ def format_bridge(rec: Reconciliation) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="course-engagement reconcile",
         description=(
             "Run the legacy course engagement query and read analytics.mart_course_engagement "
             "on the same DuckDB database (read-only), report per metric how many courses agree "

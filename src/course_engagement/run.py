@@ -107,9 +107,7 @@ def _date_argument(text: str):
 
 
 def run(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="course-engagement run", description="Run the whole DAG once through Airflow."
-    )
+    parser = argparse.ArgumentParser(description="Run the whole DAG once through Airflow.")
     parser.add_argument(
         "--date",
         type=_date_argument,
@@ -139,7 +137,6 @@ def run(argv: list[str] | None = None) -> int:
 
 def airflow_ui(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(
-        prog="course-engagement airflow-ui",
         description="Start `airflow standalone` with the project's AIRFLOW_HOME and DAG folder.",
     ).parse_args(argv)
     settings = Settings.from_env()
