@@ -8,12 +8,14 @@ already loaded - one that wins on session id, one that moves its event to an ear
 (leaving a learner's day empty), one that moves it to another learner, and one that loses.
 
 The incremental database is built on history (as of the day before), then, after
-`load --append` of the day file, the way the DAG builds it - one `dbt build` per layer, every
-data test included - as of end_date. A fresh database loaded with everything (the full load
-reads the day file from the data directory) is built with `--full-refresh`. The three marts
-must match on every column, both ways; so must the two incremental models (but for their
-bookkeeping column). The incremental run must have rewritten exactly the ids of the day
-file, merged into the tables rather than rebuilt them.
+`load --append` of the day file (load batch 2), the way the DAG builds it - one `dbt build`
+per layer, every data test included, checking the new batch - as of end_date. Before that
+build, its compiled SQL is replayed under DuckDB's profiler: no model or test may read more
+raw event rows than the day file holds. A fresh database loaded with everything (the full
+load reads the day file from the data directory) is built with `--full-refresh`. The three
+marts must match on every column, both ways; so must the incremental models (but for their
+bookkeeping columns). The incremental run must have changed exactly the ids of the day file,
+merged into the tables rather than rebuilt them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import pytest
 from dbt_harness import LAYERS, REPO_ROOT, CommandResult, DbtRun
 
 from course_engagement.loader import load, main
+from course_engagement.scan_profile import build_reads
 
 SAMPLE_DIR = REPO_ROOT / "data"
 MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
@@ -39,7 +42,20 @@ END = dt.date.fromisoformat(MANIFEST["end_date"])
 DAY_BEFORE = END - dt.timedelta(days=1)
 DAY_FILE = f"raw_events_{END.isoformat()}.csv"
 MARTS = ("mart_course_engagement", "mart_data_quality", "mart_event_reconciliation")
-INCREMENTAL = ("int_events__deduplicated", "int_user_course__daily_activity")
+# each incremental model, and its bookkeeping columns (how a row got there, not what it says)
+INCREMENTAL = {
+    "int_events__deduplicated": (
+        "payload_change",
+        "previous_load_batch_id",
+        "replaced_user_id",
+        "replaced_course_id",
+        "replaced_event_type",
+        "replaced_event_at",
+    ),
+    "int_user_course__daily_activity": ("load_batch_id",),
+    "int_load_batches__event_rows": (),
+}
+DAY_BATCH = 2  # the history file is load batch 1
 ID, USER, COURSE, TYPE, AT, SESSION = range(6)
 LATE_DAYS_AGO = (1, 7, 150)  # one late event from each of these days before end_date
 DUPLICATED_DAYS_AGO = (2, 200)  # one exact duplicate of an event of each of these days
@@ -49,10 +65,15 @@ def _date(row: list[str]) -> dt.date | None:
     return dt.date.fromisoformat(row[AT][:10]) if row[AT] else None
 
 
-def _as_of(day: dt.date) -> list[str]:
+def _as_of(day: dt.date, **extra: object) -> list[str]:
     # per command, not per session: both sessions on the incremental database then parse with
     # the same vars, and the second reuses the first one's parse (seconds saved)
-    return ["--vars", json.dumps({"as_of_date": day.isoformat()})]
+    return ["--vars", json.dumps({"as_of_date": day.isoformat(), **extra})]
+
+
+def _daily_vars(day: dt.date) -> list[str]:
+    # as the DAG passes them: data tests check the batches this run brings
+    return _as_of(day, data_tests_from_load_batch=DAY_BATCH)
 
 
 def _layer_builds(day: dt.date) -> list[list[str]]:
@@ -61,7 +82,7 @@ def _layer_builds(day: dt.date) -> list[list[str]]:
     return [
         [
             *("build", "--select", f"path:models/{layer}", "--indirect-selection", "buildable"),
-            *("--exclude", "test_type:unit", *_as_of(day)),
+            *("--exclude", "test_type:unit", *_daily_vars(day)),
         ]
         for layer in LAYERS
     ]
@@ -104,6 +125,7 @@ class Scenario:
     conflicts: int
     emptied_key: tuple[int, int, dt.date]  # a learner-day whose only event moved away
     builds: list[CommandResult]
+    raw_rows_read: dict[str, int]  # per model and test of the daily build
 
 
 def _conflicts(history: list[list[str]]) -> tuple[list[list[str]], tuple[int, int, dt.date]]:
@@ -177,18 +199,19 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     fresh = DbtRun(root / "fresh.duckdb", root / "fresh")
     load(data_dir, fresh.db_path)  # history, then the day file
 
-    def build_incrementally() -> list[CommandResult]:
-        # history: the models whose state the next run builds on (the rest are tables,
-        # rebuilt by every run); their tests run in the incremental builds
-        incremental.dbt(["run", "--select", f"+{INCREMENTAL[-1]}", *_as_of(DAY_BEFORE)])
+    def build_incrementally() -> tuple[list[CommandResult], dict[str, int]]:
+        # history: every model (its tests run in the incremental builds)
+        incremental.dbt(["run", *_as_of(DAY_BEFORE)])
         assert main(["--db", str(incremental.db_path), "--append", str(day_file)]) == 0
-        return incremental.dbt(*_layer_builds(END))
+        incremental.dbt(["compile", "--exclude", "test_type:unit", *_daily_vars(END)])
+        reads = build_reads(incremental.target_path / "manifest.json", incremental.db_path)
+        return incremental.dbt(*_layer_builds(END)), reads
 
     # two databases, two dbt processes at once; the fresh one only needs its models
     with ThreadPoolExecutor(max_workers=2) as pool:
         incremental_run = pool.submit(build_incrementally)
         fresh_run = pool.submit(fresh.dbt, ["run", "--full-refresh", *_as_of(END)])
-        builds = incremental_run.result()
+        builds, reads = incremental_run.result()
         fresh_run.result()
 
     return Scenario(
@@ -201,6 +224,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         conflicts=len(conflicts),
         emptied_key=emptied_key,
         builds=builds,
+        raw_rows_read=reads,
     )
 
 
@@ -227,7 +251,22 @@ def test_incremental_build_gives_the_marts_of_a_full_refresh(scenario: Scenario,
 
 @pytest.mark.parametrize("model", INCREMENTAL)
 def test_incremental_models_equal_a_full_refresh_but_for_bookkeeping(scenario, model):
-    assert _difference(scenario, model, exclude=("batch_number",)) == [0, 0]
+    assert _difference(scenario, model, exclude=INCREMENTAL[model]) == [0, 0]
+
+
+def test_the_daily_build_reads_no_more_raw_events_than_the_day_file_holds(scenario: Scenario):
+    # DuckDB's profiler on the build's compiled SQL: each reader of raw.events scans the new
+    # batch's rows only (the batch filter prunes history's row groups from their statistics)
+    reads = scenario.raw_rows_read
+    assert reads["model.course_engagement.int_events__deduplicated"] == scenario.day_rows
+    assert reads["model.course_engagement.int_load_batches__event_rows"] == scenario.day_rows
+    assert max(reads.values()) == scenario.day_rows
+    # the rest are the base layer's event-grain tests, scoped to the batch
+    others = set(reads) - {
+        "model.course_engagement.int_events__deduplicated",
+        "model.course_engagement.int_load_batches__event_rows",
+    }
+    assert others and all("_base_raw__events_" in node for node in others), others
 
 
 def test_the_day_file_changed_the_marts(scenario: Scenario):
@@ -247,15 +286,17 @@ def test_the_day_file_changed_the_marts(scenario: Scenario):
     assert as_of == (END,)
 
 
-def test_incremental_run_rewrote_exactly_the_day_files_event_ids(scenario: Scenario):
-    # rows the run did not touch keep batch number 0: a rebuild would have written them all
-    # (and numbered them 0 again), so the table was merged into, not rebuilt
+def test_incremental_run_changed_exactly_the_day_files_event_ids(scenario: Scenario):
     written = scenario.incremental.query(
-        "select event_id, batch_number from analytics.int_events__deduplicated "
-        "where batch_number > 0"
+        "select event_id, payload_change from analytics.int_events__deduplicated "
+        f"where load_batch_id = {DAY_BATCH}"
     )
     assert {event_id for event_id, _ in written} == scenario.day_ids
-    assert {batch for _, batch in written} == {1}
+    # ids stored before were compared with what they held, so the table was merged into, not
+    # rebuilt: two late exact duplicates and the losing payload left the kept payload as it
+    # was; the three winning payloads replaced theirs
+    changes = Counter(change for _, change in written)
+    assert (changes["same_payload"], changes["new_payload"]) == (3, 3)
     (total,) = scenario.incremental.query("select count(*) from analytics.int_events__deduplicated")
     # 70-odd ids of about 19,600: the run did not recompute history
     assert len(written) == len(scenario.day_ids) < total[0] / 100
@@ -263,7 +304,7 @@ def test_incremental_run_rewrote_exactly_the_day_files_event_ids(scenario: Scena
 
 def test_incremental_run_rewrote_a_small_part_of_the_daily_model(scenario: Scenario):
     (written, total) = scenario.incremental.query(
-        "select count(*) filter (where batch_number = 1), count(*) "
+        f"select count(*) filter (where load_batch_id = {DAY_BATCH}), count(*) "
         "from analytics.int_user_course__daily_activity"
     )[0]
     assert 0 < written < total / 50

@@ -80,17 +80,28 @@
     {{ return(columns + ['unknown_type_count']) }}
 {%- endmacro %}
 
-{% macro count_event_types(type_column) -%}
-    {#- SQL select list: count(*) per valid event type, then the unknown or missing ones. -#}
+{% macro count_event_types(type_column, weight=none, present=none) -%}
+    {#-
+        SQL select list: events per valid event type, then the unknown or missing ones. Each
+        counts one per row (`present`: per row where that column is not null), or adds up
+        `weight` (+1 / -1 for events added to or taken off a day).
+    -#}
+    {%- if weight -%}
+        {%- set tally = 'coalesce(sum(' ~ weight ~ ')' -%}
+        {%- set close = ', 0)' -%}
+    {%- else -%}
+        {%- set tally = 'count(' ~ (present or '*') ~ ')' -%}
+        {%- set close = '' -%}
+    {%- endif -%}
     {%- for code in code_list('valid_event_types') %}
-        count(*) filter (
+        {{ tally }} filter (
             where {{ type_column }} = '{{ code | lower | replace("'", "''") }}'
-        ) as {{ event_type_count_column(code) }},
+        ){{ close }} as {{ event_type_count_column(code) }},
     {%- endfor %}
-        count(*) filter (
+        {{ tally }} filter (
             where {{ type_column }} is null
             or {{ type_column }} not in {{ codes_sql('valid_event_types') }}
-        ) as unknown_type_count
+        ){{ close }} as unknown_type_count
 {%- endmacro %}
 
 {% macro event_type_count(codes_var) -%}

@@ -4,8 +4,10 @@
     not 'cancelled', so it makes a learner, and an unknown or blank event type is never a quiz
     or a video. Returns one row per code list whose unknown share is above its var
     (max_unknown_enrolment_status_share, max_unknown_event_type_share), with the share in the
-    failure column; the same text is logged, so the task log names the share too. It reads
-    base models only, so it runs, and stops the build, in the base layer.
+    failure column; the same text is logged, so the task log names the share too. Shares are
+    of all raw rows: event types are counted per load batch (int_load_batches__event_rows,
+    which appends the new batches), so the check costs the day's rows, and it runs - and
+    stops the build, before any mart - in the intermediate layer.
 #}
 {% set shares_sql %}
 with
@@ -16,9 +18,9 @@ enrolments as (
 
 ),
 
-events as (
+load_batches as (
 
-    select * from {{ ref('base_raw__events') }}
+    select * from {{ ref('int_load_batches__event_rows') }}
 
 ),
 
@@ -39,12 +41,10 @@ counts as (
     select
         'event type' as code_list,
         'max_unknown_event_type_share' as threshold_var,
-        count(*) filter (
-            where event_type is null or event_type not in {{ codes_sql('valid_event_types') }}
-        ) as unknown_rows,
-        count(*) as checked_rows,
+        coalesce(sum(unknown_event_type_rows), 0) as unknown_rows,
+        coalesce(sum(raw_rows), 0) as checked_rows,
         {{ max_share('max_unknown_event_type_share') }} as max_share
-    from events
+    from load_batches
 
 ),
 

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import mmap
@@ -70,6 +71,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from course_engagement import load_batches
 from course_engagement.catalog import table_exists
 from course_engagement.contract import DATE_FORMAT, EVENTS, TABLES, TIMESTAMP_FORMAT, RawTable
 from course_engagement.settings import Settings, duckdb_config
@@ -111,6 +113,7 @@ class FileAudit:
     loaded_rows: int
     rejected_lines: int
     loaded_at: datetime
+    load_batch_id: int | None = None  # events files only (course_engagement.load_batches)
 
     @property
     def reject_share(self) -> float:
@@ -149,6 +152,7 @@ class _Source:
     table: RawTable
     path: Path
     is_day_file: bool = False  # appended to raw.<table> instead of replacing it
+    load_batch_id: int | None = None  # events files: the number every row of the file carries
 
     @property
     def is_parquet(self) -> bool:
@@ -426,6 +430,8 @@ def _load_sources(
     loaded_at: datetime,
 ) -> list[FileAudit]:
     """Load each source, stop at the first above the reject share, then write the audit rows."""
+    replacing = any(source.table == EVENTS and not source.is_day_file for source in sources)
+    sources = _number_event_batches(con, sources, scans, replacing=replacing)
     audits = []
     for source in sources:
         audit = _load_one(con, source, scans[source.path], loaded_at)
@@ -435,13 +441,54 @@ def _load_sources(
     if not audits:
         return audits
     con.executemany(
-        f"INSERT INTO {AUDIT_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {AUDIT_TABLE} (file_name, sha256, data_lines, loaded_rows, rejected_lines, "
+        "loaded_at, load_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            [a.file_name, a.sha256, a.data_lines, a.loaded_rows, a.rejected_lines, a.loaded_at]
+            [
+                a.file_name,
+                a.sha256,
+                a.data_lines,
+                a.loaded_rows,
+                a.rejected_lines,
+                a.loaded_at,
+                a.load_batch_id,
+            ]
             for a in audits
         ],
     )
+    load_batches.record(
+        con,
+        [
+            (a.load_batch_id, a.file_name, a.sha256, a.loaded_rows)
+            for a in audits
+            if a.load_batch_id is not None
+        ],
+        replacing=replacing,
+    )
     return audits
+
+
+def _number_event_batches(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[_Source],
+    scans: dict[Path, Future[_ByteScan]],
+    *,
+    replacing: bool,
+) -> list[_Source]:
+    """The sources, each events file with its load batch id (course_engagement.load_batches)."""
+    events = [source for source in sources if source.table == EVENTS]
+    ids = iter(
+        load_batches.number(
+            con,
+            [source.path.name for source in events],
+            lambda position: scans[events[position].path].result().sha256,
+            replacing=replacing,
+        )
+    )
+    return [
+        dataclasses.replace(source, load_batch_id=next(ids)) if source.table == EVENTS else source
+        for source in sources
+    ]
 
 
 def append(
@@ -511,6 +558,15 @@ def _plan_append(
             f"{db_path} has no {RAW_SCHEMA}.{EVENTS.name} table to append to; load the history "
             f"first (course-engagement load --db {db_path})"
         )
+    columns = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+        [RAW_SCHEMA, EVENTS.name],
+    ).fetchall()
+    if (load_batches.BATCH_COLUMN,) not in columns:
+        raise LoadError(
+            f"{db_path} was loaded before raw.events carried load batches; reload it once "
+            f"(course-engagement load --db {db_path}), then append day files to it"
+        )
     current = _current_event_files(con)
     by_sha = {sha: (name, at) for name, sha, at in current}
     by_name = {name: (sha, at) for name, sha, at in current}
@@ -539,21 +595,15 @@ def _plan_append(
 
 
 def _current_event_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, datetime]]:
-    """(file, sha256, loaded_at) of every events file in raw.events now: the latest full load
-    of events (which rebuilt the table) and every append since."""
-    full_names = [f"{EVENTS.file_stem}.csv", f"{EVENTS.file_stem}.parquet"]
+    """(file, sha256, loaded_at) of every events file in raw.events now, in batch order."""
     return con.execute(
         f"""
-        WITH latest_full_load AS (
-            SELECT max(loaded_at) AS loaded_at FROM {AUDIT_TABLE} WHERE file_name IN (?, ?)
-        )
-        SELECT audit.file_name, audit.sha256, audit.loaded_at
-        FROM {AUDIT_TABLE} AS audit, latest_full_load
-        WHERE (audit.file_name IN (?, ?) OR regexp_full_match(audit.file_name, ?))
-            AND audit.loaded_at >= coalesce(latest_full_load.loaded_at, '-infinity')
-        ORDER BY audit.loaded_at
-        """,
-        [*full_names, *full_names, _DAY_FILE_SQL_PATTERN],
+        SELECT batches.file_name, batches.sha256, max(audit.loaded_at) AS loaded_at
+        FROM {load_batches.BATCHES_TABLE} AS batches
+        JOIN {AUDIT_TABLE} AS audit USING ({load_batches.BATCH_COLUMN}, file_name, sha256)
+        GROUP BY batches.{load_batches.BATCH_COLUMN}, batches.file_name, batches.sha256
+        ORDER BY batches.{load_batches.BATCH_COLUMN}
+        """
     ).fetchall()
 
 
@@ -581,9 +631,13 @@ def _create_bookkeeping_tables(con: duckdb.DuckDBPyConnection) -> None:
             data_lines BIGINT NOT NULL,
             loaded_rows BIGINT NOT NULL,
             rejected_lines BIGINT NOT NULL,
-            loaded_at TIMESTAMP NOT NULL
+            loaded_at TIMESTAMP NOT NULL,
+            load_batch_id BIGINT
         )"""
     )
+    # a database loaded before load batches existed
+    con.execute(f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS load_batch_id BIGINT")
+    load_batches.create_table(con)
 
 
 def _quote(identifier: str) -> str:
@@ -594,6 +648,8 @@ def _create_table(
     con: duckdb.DuckDBPyConnection, table: RawTable, target: str, *, temporary: bool = False
 ) -> str:
     columns = ", ".join(f"{_quote(name)} {kind}" for name, kind in table.columns)
+    if table == EVENTS:
+        columns += f", {load_batches.BATCH_COLUMN} BIGINT NOT NULL"
     kind = "TEMP TABLE" if temporary else "TABLE"
     con.execute(f"CREATE OR REPLACE {kind} {target} ({columns})")
     return target
@@ -645,7 +701,7 @@ def _load_into(
     columns = "{" + ", ".join(f"'{n}': '{t}'" for n, t in source.table.columns) + "}"
     try:
         loaded = con.execute(
-            f"""INSERT INTO {target} SELECT * FROM read_csv(
+            f"""INSERT INTO {target} SELECT *{_batch_column(source)} FROM read_csv(
                 ?, columns = {columns}, header = true, auto_detect = false,
                 delim = ',', quote = '"', escape = '"', strict_mode = true,
                 timestampformat = '{TIMESTAMP_FORMAT}', dateformat = '{DATE_FORMAT}',
@@ -672,6 +728,13 @@ def _load_into(
     data_lines, rows = _reconcile_lines(con, source, target, rejects_table, loaded, byte_scan)
     _insert_reject_rows(con, source.path.name, rows)
     return _audit(source, byte_scan, data_lines, loaded, len(rows), loaded_at)
+
+
+def _batch_column(source: _Source) -> str:
+    """The select-list tail that stamps an events file's rows with its load batch id."""
+    if source.load_batch_id is None:
+        return ""
+    return f", {int(source.load_batch_id)} AS {load_batches.BATCH_COLUMN}"
 
 
 def _grouped_rejects_sql(rejects_table: str) -> str:
@@ -803,6 +866,7 @@ def _load_parquet(
 ) -> tuple[int, int, int]:
     path = str(source.path)
     select = ", ".join(f"{_quote(n)}::{t}" for n, t in source.table.columns)
+    select += _batch_column(source)
     try:
         data_lines = con.execute(
             "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)", [path]
@@ -836,6 +900,7 @@ def _audit(
         loaded_rows=loaded,
         rejected_lines=rejected,
         loaded_at=loaded_at,
+        load_batch_id=source.load_batch_id,
     )
 
 

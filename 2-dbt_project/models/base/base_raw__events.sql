@@ -26,9 +26,11 @@ renamed as (
         -- timestamps
         event_timestamp as event_at,
 
-        -- metadata: defects found on this row, and a fingerprint of the row exactly as
+        -- metadata: the load batch the row came in (incremental models take new batches),
+        -- defects found on this row, and a fingerprint of the row exactly as
         -- delivered (every raw column), which tells exact duplicates from re-used ids. A
         -- 64-bit hash is enough: it is only ever compared between rows of the same event id.
+        load_batch_id,
         {{ is_code_variant('event_type', 'valid_event_types') }} as is_event_type_variant,
         hash(
             id,

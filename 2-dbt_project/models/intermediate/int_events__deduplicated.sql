@@ -1,22 +1,15 @@
 {#
     One row per event id. Exact duplicates (rows identical in every raw column) collapse into
-    one. When an id carries different payloads, one is kept by value, never by load order
-    (the loader does not keep file order): the earliest event_at (a missing timestamp last),
-    then session_id, event_metadata and the raw row hash ascending. The others are counted in
-    conflicting_payload_count.
+    one. When an id carries different payloads, one is kept by value, never by load order:
+    the earliest event_at (a missing timestamp last), then session_id, event_metadata and the
+    raw row hash ascending. The others are counted in conflicting_payload_count.
 
-    Incremental (macros/incremental.sql has the pattern). A row depends on the raw rows of its
-    id and on nothing else - no as_of_date, no users or enrolments, no vars - so it changes only
-    when raw rows of its id change, and a run recomputes exactly those ids, whatever their
-    event dates:
-      1. raw and stored rows are fingerprinted per id range (count, sum of raw row hashes);
-      2. in the ranges that differ, per id, which finds new ids, late events of any date, and
-         exact duplicates or conflicting payloads of ids already stored;
-      3. those ids are recomputed from all their raw rows, so the kept payload is the one a
-         full refresh keeps; an id whose raw rows are gone comes back as a retraction
-         (raw_row_count 0), which the merge deletes.
-    An event id that is null never matches itself (as in a full build, where the not_null test
-    stops the build on it).
+    The kept payload is the least of an id's payloads in that order, so it can be found a batch
+    at a time: an incremental run (macros/load_batches.sql) takes the raw rows of the new load
+    batches only, and for the ids they carry compares their payloads with the stored one. So a
+    late event of any age, an exact re-delivery and a conflicting payload that wins or loses
+    all cost what the new rows cost. A row the run changes records how (payload_change) and,
+    when its kept payload changed, the one it replaced, for int_user_course__daily_activity.
 #}
 -- The CTEs of one mode (incremental or full build) sit in an if block at the top level:
 -- sqlfluff:indentation:template_blocks_indent:false
@@ -26,154 +19,65 @@
         incremental_strategy='merge',
         unique_key='event_id',
         on_schema_change='fail',
-        merge_clauses=retracting_merge_clauses('raw_row_count'),
+        pre_hook="{{ reset_when_history_replaced() }}",
     )
 }}
 
 with
 
--- read several times in an incremental run: not materialized, or DuckDB would copy every raw
--- event (with its cleaned columns) into a temporary result first
-events as not materialized (
+batch as (
 
     select * from {{ ref('base_raw__events') }}
+    where {{ unprocessed_load_batches() }}
 
 ),
 
 {% if is_incremental() %}
 
-stored as not materialized (
+stored as (
 
-    select
-        event_id,
-        raw_row_count,
-        raw_rows_fingerprint
-    from {{ this }}
-
-),
-
-raw_ranges as (
-
-    select
-        {{ event_id_range('event_id') }} as event_id_range,
-        count(*) as raw_row_count,
-        {{ row_hash_sum('raw_row_hash') }} as raw_rows_fingerprint
-    from events
-    group by {{ event_id_range('event_id') }}
-
-),
-
-stored_ranges as (
-
-    select
-        {{ event_id_range('event_id') }} as event_id_range,
-        sum(raw_row_count) as raw_row_count,
-        sum(raw_rows_fingerprint) as raw_rows_fingerprint
-    from stored
-    group by {{ event_id_range('event_id') }}
-
-),
-
-changed_ranges as (
-
-    {{ changed_keys(
-        'raw_ranges', 'stored_ranges', 'event_id_range', 'raw_row_count', 'raw_rows_fingerprint'
-    ) }}
-
-),
-
-raw_ids as (
-
-    select
-        event_id,
-        count(*) as raw_row_count,
-        {{ row_hash_sum('raw_row_hash') }} as raw_rows_fingerprint
-    from events
-    where {{ event_id_range('event_id') }} in (select event_id_range from changed_ranges)
-    group by event_id
-
-),
-
-stored_ids as (
-
-    select * from stored
-    where {{ event_id_range('event_id') }} in (select event_id_range from changed_ranges)
-
-),
-
-changed_ids as (
-
-    {{ changed_keys('raw_ids', 'stored_ids', 'event_id', 'raw_row_count', 'raw_rows_fingerprint') }}
-
-),
-
-batch as (
-
-    select * from events
-    where event_id in (select event_id from changed_ids)
+    select * from {{ this }}
+    where event_id in (select event_id from batch)
 
 ),
 
 {% else %}
 
-changed_ids as (
+stored as (
 
-    -- a full build: nothing to retract
     select
         cast(null as bigint) as event_id,
-        false as is_gone
+        cast(null as bigint) as user_id,
+        cast(null as bigint) as course_id,
+        cast(null as varchar) as session_id,
+        cast(null as varchar) as event_type,
+        cast(null as varchar) as event_metadata,
+        cast(null as timestamp) as event_at,
+        cast(null as ubigint) as raw_row_hash,
+        cast(null as ubigint []) as payload_hashes,
+        cast(null as bigint) as raw_row_count,
+        cast(null as bigint) as load_batch_id
     where false
-
-),
-
-batch as (
-
-    select * from events
 
 ),
 
 {% endif %}
 
-payloads as (
+compared_ids as (
 
-    -- one row per distinct raw row; raw_row_hash fixes every other column
-    select
-        event_id,
-        raw_row_hash,
-        any_value(user_id) as user_id,
-        any_value(course_id) as course_id,
-        any_value(session_id) as session_id,
-        any_value(event_type) as event_type,
-        any_value(event_metadata) as event_metadata,
-        any_value(event_at) as event_at,
-        count(*) as raw_row_count
-    from batch
-    group by event_id, raw_row_hash
+    -- ids that need a comparison of payloads: delivered more than once in the batch, or stored
+    -- already. Every other id of the batch is one raw row, kept as it is.
+    select event_id from batch
+    group by event_id
+    having count(*) > 1
+
+    union
+
+    select event_id from stored
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by
-                event_at asc nulls last,
-                session_id asc nulls last,
-                event_metadata asc nulls last,
-                raw_row_hash asc
-        ) as payload_rank,
-        count(*) over (partition by event_id) as payload_count,
-        sum(raw_row_count) over (partition by event_id) as event_raw_row_count,
-        sum(cast(raw_row_hash as hugeint) * raw_row_count) over (
-            partition by event_id
-        ) as event_raw_rows_fingerprint
-    from payloads
-
-),
-
-deduplicated as (
+single_rows as (
 
     select
         event_id,
@@ -183,37 +87,160 @@ deduplicated as (
         event_type,
         event_metadata,
         event_at,
-        cast(event_raw_row_count as bigint) as raw_row_count,
-        cast(event_raw_row_count - payload_count as bigint) as exact_duplicate_row_count,
-        cast(payload_count - 1 as bigint) as conflicting_payload_count,
-        event_raw_rows_fingerprint as raw_rows_fingerprint,
-        {{ batch_number() }} as batch_number
-    from ranked
-    where payload_rank = 1
+        raw_row_hash,
+        cast(null as ubigint []) as payload_hashes,
+        cast(1 as bigint) as raw_row_count,
+        load_batch_id,
+        'new_event' as payload_change,
+        cast(null as bigint) as previous_load_batch_id,
+        cast(null as bigint) as replaced_user_id,
+        cast(null as bigint) as replaced_course_id,
+        cast(null as varchar) as replaced_event_type,
+        cast(null as timestamp) as replaced_event_at
+    from batch
+    anti join compared_ids
+        on batch.event_id = compared_ids.event_id
 
 ),
 
-retracted as (
+candidates as (
 
-    -- ids whose raw rows are gone: a zero count, which the merge turns into a delete
+    -- each distinct payload of a compared id: the batch's, and the stored kept one, whose raw
+    -- rows are counted already
     select
         event_id,
-        cast(null as bigint) as user_id,
-        cast(null as bigint) as course_id,
-        cast(null as varchar) as session_id,
-        cast(null as varchar) as event_type,
-        cast(null as varchar) as event_metadata,
-        cast(null as timestamp) as event_at,
-        cast(0 as bigint) as raw_row_count,
-        cast(0 as bigint) as exact_duplicate_row_count,
-        cast(0 as bigint) as conflicting_payload_count,
-        cast(0 as hugeint) as raw_rows_fingerprint,
-        {{ batch_number() }} as batch_number
-    from changed_ids
-    where is_gone
+        raw_row_hash,
+        any_value(user_id) as user_id,
+        any_value(course_id) as course_id,
+        any_value(session_id) as session_id,
+        any_value(event_type) as event_type,
+        any_value(event_metadata) as event_metadata,
+        any_value(event_at) as event_at,
+        count(*) as raw_row_count,
+        max(load_batch_id) as load_batch_id,
+        false as is_stored
+    from batch
+    semi join compared_ids
+        on batch.event_id = compared_ids.event_id
+    group by event_id, raw_row_hash
+
+    union all
+
+    select
+        event_id,
+        raw_row_hash,
+        user_id,
+        course_id,
+        session_id,
+        event_type,
+        event_metadata,
+        event_at,
+        0 as raw_row_count,
+        null as load_batch_id,
+        true as is_stored
+    from stored
+
+),
+
+kept as (
+
+    select
+        event_id,
+        arg_min(
+            struct_pack(
+                raw_row_hash,
+                user_id,
+                course_id,
+                session_id,
+                event_type,
+                event_metadata,
+                event_at,
+                is_stored
+            ),
+            create_sort_key(
+                event_at, 'asc nulls last',
+                session_id, 'asc nulls last',
+                event_metadata, 'asc nulls last',
+                raw_row_hash, 'asc nulls last'
+            )
+        ) as payload,
+        sum(raw_row_count) as new_row_count,
+        list(raw_row_hash) filter (where not is_stored) as new_hashes,
+        max(load_batch_id) as load_batch_id
+    from candidates
+    group by event_id
+
+),
+
+compared_rows as (
+
+    select
+        kept.event_id,
+        kept.payload.user_id,
+        kept.payload.course_id,
+        kept.payload.session_id,
+        kept.payload.event_type,
+        kept.payload.event_metadata,
+        kept.payload.event_at,
+        kept.payload.raw_row_hash,
+        list_sort(list_distinct(list_concat(
+            coalesce(stored.payload_hashes, [stored.raw_row_hash]), kept.new_hashes
+        ))) as payload_hashes,
+        cast(coalesce(stored.raw_row_count, 0) + kept.new_row_count as bigint) as raw_row_count,
+        kept.load_batch_id,
+        case
+            when stored.event_id is null then 'new_event'
+            when kept.payload.is_stored then 'same_payload'
+            else 'new_payload'
+        end as payload_change,
+        stored.load_batch_id as previous_load_batch_id,
+        -- the payload this run replaced, when it did
+        if(kept.payload.is_stored, null, stored.user_id) as replaced_user_id,
+        if(kept.payload.is_stored, null, stored.course_id) as replaced_course_id,
+        if(kept.payload.is_stored, null, stored.event_type) as replaced_event_type,
+        if(kept.payload.is_stored, null, stored.event_at) as replaced_event_at
+    from kept
+    left join stored
+        on kept.event_id = stored.event_id
+
+),
+
+final as (
+
+    select
+        * replace (
+            -- one payload: no list to store (the common case)
+            if(len(payload_hashes) = 1, null, payload_hashes) as payload_hashes
+        ),
+        cast(raw_row_count - coalesce(len(payload_hashes), 1) as bigint)
+            as exact_duplicate_row_count,
+        cast(coalesce(len(payload_hashes), 1) - 1 as bigint) as conflicting_payload_count
+    from (
+        select * from single_rows
+        union all by name
+        select * from compared_rows
+    )
 
 )
 
-select * from deduplicated
-union all
-select * from retracted
+select
+    event_id,
+    user_id,
+    course_id,
+    session_id,
+    event_type,
+    event_metadata,
+    event_at,
+    raw_row_hash,
+    payload_hashes,
+    raw_row_count,
+    exact_duplicate_row_count,
+    conflicting_payload_count,
+    load_batch_id,
+    payload_change,
+    previous_load_batch_id,
+    replaced_user_id,
+    replaced_course_id,
+    replaced_event_type,
+    replaced_event_at
+from final

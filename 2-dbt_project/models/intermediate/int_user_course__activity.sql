@@ -1,16 +1,35 @@
 {#
-    One row per learner of a course (user x course pair with at least one valid enrolment),
-    with that learner's counted events in the course, as of as_of_date, summarised. Learners
-    with no counted event are kept (zero counts, null timestamps): the mart needs them as the
-    denominator.
+    One row per user x course pair that holds an enrolment or has dated activity, as of
+    as_of_date: whether the user is a learner of the course (see the learner doc block), and if
+    not, the one reason their events are not counted; and their activity up to the end of
+    as_of_date, summarised. Learners with no counted event are kept (zero counts, null
+    timestamps): the mart needs them as the denominator.
 
-    Built from the compact daily model, never from events: a learner's events up to the end of
-    as_of_date are exactly its counted events (see the counted_event doc), and an event's
-    activity date is on or before as_of_date exactly when the event is before the end of it.
-    A table, rebuilt every run, because it depends on as_of_date and on today's users and
-    enrolments; it reads one row per user x course x day, not one per event.
+    Every rule that depends on as_of_date, users or enrolments is applied here, per pair, never
+    per event: a pair's events up to as_of_date all share its reason, so the counts per reason
+    are sums of the compact daily model (an event's activity date is on or before as_of_date
+    exactly when the event is before the end of it). A table rebuilt every run; it reads one
+    row per user x course x day, not one per event.
 #}
 with
+
+users as (
+
+    select * from {{ ref('int_users__current') }}
+
+),
+
+courses as (
+
+    select * from {{ ref('base_raw__courses') }}
+
+),
+
+enrolments as (
+
+    select * from {{ ref('base_raw__enrolments') }}
+
+),
 
 valid_enrolments as (
 
@@ -21,6 +40,21 @@ valid_enrolments as (
 daily_activity as (
 
     select * from {{ ref('int_user_course__daily_activity') }}
+
+),
+
+enrolment_pairs as (
+
+    -- every enrolment of a pair, whatever its status
+    select
+        user_id,
+        course_id,
+        count(*) as enrolment_count,
+        count(*) filter (where not is_cancelled) as not_cancelled_enrolment_count,
+        min(enrolled_at) filter (where not is_cancelled) as first_not_cancelled_enrolled_at
+    from enrolments
+    where user_id is not null and course_id is not null
+    group by user_id, course_id
 
 ),
 
@@ -41,35 +75,121 @@ activity_until_as_of as (
     select
         user_id,
         course_id,
-        sum(event_count) as event_count,
-        sum({{ event_type_count('quiz_completion_event_types') }}) as quizzes_completed,
-        sum({{ event_type_count('video_completion_event_types') }}) as videos_completed,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at
+        sum(event_count) filter (where activity_date <= {{ as_of_date() }}) as event_count,
+        sum(event_count) filter (where activity_date > {{ as_of_date() }}) as future_event_count,
+        sum({{ event_type_count('quiz_completion_event_types') }}) filter (
+            where activity_date <= {{ as_of_date() }}
+        ) as quizzes_completed,
+        sum({{ event_type_count('video_completion_event_types') }}) filter (
+            where activity_date <= {{ as_of_date() }}
+        ) as videos_completed,
+        sum(unknown_type_count) filter (
+            where activity_date <= {{ as_of_date() }}
+        ) as unknown_type_count,
+        min(first_event_at) filter (where activity_date <= {{ as_of_date() }}) as first_event_at,
+        max(last_event_at) filter (where activity_date <= {{ as_of_date() }}) as last_event_at
     from daily_activity
-    where activity_date <= {{ as_of_date() }}
     group by user_id, course_id
 
 ),
 
-activity as (
+pairs as (
 
     select
-        learners.user_id,
-        learners.course_id,
-        learners.valid_enrolment_count,
+        user_id,
+        course_id
+    from enrolment_pairs
+
+    union
+
+    select
+        user_id,
+        course_id
+    from activity_until_as_of
+
+),
+
+classified as (
+
+    select
+        pairs.user_id,
+        pairs.course_id,
+        users.user_id is not null as is_user_known,
+        courses.course_id is not null as is_course_known,
+        coalesce(users.is_deleted, false) as is_user_deleted,
+        coalesce(users.is_flagged_deleted, false) as is_user_flagged_deleted,
+        coalesce(enrolment_pairs.enrolment_count, 0) > 0 as has_enrolment,
+        coalesce(enrolment_pairs.not_cancelled_enrolment_count, 0) > 0
+            as has_not_cancelled_enrolment,
+        enrolment_pairs.first_not_cancelled_enrolled_at,
+        learners.user_id is not null as is_learner,
+        -- the checks of int_events__flagged after the event's own (timestamp, user and
+        -- course present, not future), in the same order: the first that applies wins
+        case
+            when users.user_id is null then 'unknown_user'
+            when courses.course_id is null then 'unknown_course'
+            when coalesce(enrolment_pairs.enrolment_count, 0) = 0 then 'without_enrolment'
+            when users.is_deleted then 'deleted_user'
+            when enrolment_pairs.not_cancelled_enrolment_count = 0 then 'on_cancelled_enrolment'
+        end as exclusion_reason,
+        cast(coalesce(learners.valid_enrolment_count, 0) as bigint) as valid_enrolment_count,
         learners.first_enrolled_at,
-        cast(coalesce(activity_until_as_of.event_count, 0) as bigint) as counted_event_count,
-        cast(coalesce(activity_until_as_of.quizzes_completed, 0) as bigint) as quizzes_completed,
-        cast(coalesce(activity_until_as_of.videos_completed, 0) as bigint) as videos_completed,
-        activity_until_as_of.first_event_at as first_activity_at,
-        activity_until_as_of.last_event_at as last_activity_at
-    from learners
+        cast(coalesce(activity_until_as_of.event_count, 0) as bigint) as event_count,
+        cast(coalesce(activity_until_as_of.future_event_count, 0) as bigint)
+            as future_event_count,
+        cast(coalesce(activity_until_as_of.unknown_type_count, 0) as bigint)
+            as unknown_type_count,
+        activity_until_as_of.quizzes_completed,
+        activity_until_as_of.videos_completed,
+        activity_until_as_of.first_event_at,
+        activity_until_as_of.last_event_at
+    from pairs
+    left join users
+        on pairs.user_id = users.user_id
+    left join courses
+        on pairs.course_id = courses.course_id
+    left join enrolment_pairs
+        on
+            pairs.user_id = enrolment_pairs.user_id
+            and pairs.course_id = enrolment_pairs.course_id
+    left join learners
+        on
+            pairs.user_id = learners.user_id
+            and pairs.course_id = learners.course_id
     left join activity_until_as_of
         on
-            learners.user_id = activity_until_as_of.user_id
-            and learners.course_id = activity_until_as_of.course_id
+            pairs.user_id = activity_until_as_of.user_id
+            and pairs.course_id = activity_until_as_of.course_id
+
+),
+
+final as (
+
+    select
+        user_id,
+        course_id,
+        is_learner,
+        exclusion_reason,
+        is_user_known,
+        is_course_known,
+        is_user_deleted,
+        is_user_flagged_deleted,
+        has_enrolment,
+        has_not_cancelled_enrolment,
+        first_not_cancelled_enrolled_at,
+        valid_enrolment_count,
+        first_enrolled_at,
+        event_count,
+        future_event_count,
+        unknown_type_count,
+        -- a learner's events up to as_of_date are its counted events
+        if(is_learner, event_count, 0) as counted_event_count,
+        cast(if(is_learner, coalesce(quizzes_completed, 0), 0) as bigint) as quizzes_completed,
+        cast(if(is_learner, coalesce(videos_completed, 0), 0) as bigint) as videos_completed,
+        if(is_learner, first_event_at, null) as first_activity_at,
+        if(is_learner, last_event_at, null) as last_activity_at
+    from classified
 
 )
 
-select * from activity
+select * from final

@@ -7,15 +7,15 @@
     as_of_date (int_user_course__activity and the mart cut at it, so a backfill for an earlier
     date after a later one is right), no learner rule (users and enrolments are reloaded whole
     every day; deletions and cancellations apply at read time), no completion rules (counts
-    per event type; the quiz and video lists apply at read time). What is stored is fact, so
-    it only changes when deduplicated events change. The per-type columns follow var
-    valid_event_types: changing that var changes the columns, and the next incremental run
+    per event type; the quiz and video lists apply at read time). The per-type columns follow
+    var valid_event_types: changing that var changes the columns, and the next incremental run
     stops (on_schema_change='fail') until a --full-refresh rebuilds the model.
 
-    Incremental (macros/incremental.sql has the pattern): per activity date, the count and the
-    sum of event hashes of the deduplicated events are compared with what is stored; the dates
-    that differ are recomputed in full - so an event whose kept payload moved to another date
-    or learner changes both dates - and a key left without events is retracted.
+    Incremental by load batch (macros/load_batches.sql): the event rows the new batches changed
+    add their kept payload to its day and take a replaced payload off its day. A day whose
+    first or last instant was taken off is recounted from the events; a day left empty is
+    deleted. If the deduplicated events changed twice since this model last ran (a run that
+    failed in between), the replaced payloads it saw are gone, so it rebuilds instead.
 #}
 -- The CTEs of one mode (incremental or full build) sit in an if block at the top level:
 -- sqlfluff:indentation:template_blocks_indent:false
@@ -25,7 +25,20 @@
         incremental_strategy='merge',
         unique_key=['user_id', 'course_id', 'activity_date'],
         on_schema_change='fail',
-        merge_clauses=retracting_merge_clauses('event_count', 'events_fingerprint'),
+        pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",
+        merge_clauses={
+            'when_matched': [
+                {'condition': 'DBT_INTERNAL_SOURCE.event_count = 0', 'action': 'delete'},
+                {'action': 'update', 'mode': 'by_name'},
+            ],
+            'when_not_matched': [
+                {
+                    'condition': 'DBT_INTERNAL_SOURCE.event_count > 0',
+                    'action': 'insert',
+                    'mode': 'by_name',
+                },
+            ],
+        },
     )
 }}
 
@@ -37,8 +50,7 @@ events as (
 
 ),
 
--- read twice in an incremental run: not materialized, hashing again is cheaper than a copy
-dated_events as not materialized (
+dated_events as (
 
     select
         user_id,
@@ -46,7 +58,7 @@ dated_events as not materialized (
         cast(event_at as date) as activity_date,
         event_type,
         event_at,
-        hash(event_id, user_id, course_id, event_type, event_at) as event_hash
+        load_batch_id
     from events
     where
         event_at is not null
@@ -57,80 +69,154 @@ dated_events as not materialized (
 
 {% if is_incremental() %}
 
-stored as not materialized (
+changed_events as (
 
-    select * from {{ this }}
+    select * from events
+    where {{ unprocessed_load_batches(changes_in=ref('int_events__deduplicated')) }}
 
 ),
 
-source_dates as (
+moves as (
+
+    -- +1 where a kept payload now counts, -1 where a replaced one counted
+    select
+        user_id,
+        course_id,
+        cast(event_at as date) as activity_date,
+        event_type,
+        event_at,
+        load_batch_id,
+        1 as sign
+    from changed_events
+    where payload_change in ('new_event', 'new_payload')
+
+    union all
 
     select
-        activity_date,
-        count(*) as event_count,
-        {{ row_hash_sum('event_hash') }} as events_fingerprint
-    from dated_events
-    group by activity_date
+        replaced_user_id as user_id,
+        replaced_course_id as course_id,
+        cast(replaced_event_at as date) as activity_date,
+        replaced_event_type as event_type,
+        replaced_event_at as event_at,
+        load_batch_id,
+        -1 as sign
+    from changed_events
+    where payload_change = 'new_payload'
 
 ),
 
-stored_dates as (
-
-    select
-        activity_date,
-        sum(event_count) as event_count,
-        sum(events_fingerprint) as events_fingerprint
-    from stored
-    group by activity_date
-
-),
-
-changed_dates as (
-
-    {{ changed_keys(
-        'source_dates', 'stored_dates', 'activity_date', 'event_count', 'events_fingerprint'
-    ) }}
-
-),
-
-batch as (
-
-    select * from dated_events
-    where activity_date in (select activity_date from changed_dates)
-
-),
-
-stored_keys as (
+deltas as (
 
     select
         user_id,
         course_id,
-        activity_date
-    from stored
-    where activity_date in (select activity_date from changed_dates)
+        activity_date,
+        sum(sign) as event_count,
+        {{ count_event_types('event_type', weight='sign') }},
+        min(event_at) filter (where sign > 0) as first_added_at,
+        max(event_at) filter (where sign > 0) as last_added_at,
+        min(event_at) filter (where sign < 0) as first_removed_at,
+        max(event_at) filter (where sign < 0) as last_removed_at,
+        max(load_batch_id) as load_batch_id
+    from moves
+    where
+        event_at is not null
+        and user_id is not null
+        and course_id is not null
+    group by user_id, course_id, activity_date
+
+),
+
+stored as (
+
+    select stored_days.*
+    from {{ this }} as stored_days
+    semi join deltas
+        on
+            stored_days.user_id = deltas.user_id
+            and stored_days.course_id = deltas.course_id
+            and stored_days.activity_date = deltas.activity_date
+
+),
+
+recount_days as (
+
+    -- days whose first or last event was taken off: only the events can say what is left
+    select
+        deltas.user_id,
+        deltas.course_id,
+        deltas.activity_date,
+        deltas.load_batch_id
+    from deltas
+    inner join stored
+        on
+            deltas.user_id = stored.user_id
+            and deltas.course_id = stored.course_id
+            and deltas.activity_date = stored.activity_date
+    where
+        deltas.first_removed_at = stored.first_event_at
+        or deltas.last_removed_at = stored.last_event_at
+
+),
+
+recounted as (
+
+    select
+        recount_days.user_id,
+        recount_days.course_id,
+        recount_days.activity_date,
+        count(dated_events.event_at) as event_count,
+        {{ count_event_types('dated_events.event_type', present='dated_events.event_at') }},
+        min(dated_events.event_at) as first_event_at,
+        max(dated_events.event_at) as last_event_at,
+        any_value(recount_days.load_batch_id) as load_batch_id
+    from recount_days
+    left join dated_events
+        on
+            recount_days.user_id = dated_events.user_id
+            and recount_days.course_id = dated_events.course_id
+            and recount_days.activity_date = dated_events.activity_date
+    group by recount_days.user_id, recount_days.course_id, recount_days.activity_date
+
+),
+
+moved as (
+
+    -- every other changed day: what it held plus what moved
+    select
+        deltas.user_id,
+        deltas.course_id,
+        deltas.activity_date,
+        coalesce(stored.event_count, 0) + deltas.event_count as event_count,
+        {%- for column in event_type_count_columns() %}
+        coalesce(stored.{{ column }}, 0) + deltas.{{ column }} as {{ column }},
+        {%- endfor %}
+        least(stored.first_event_at, deltas.first_added_at) as first_event_at,
+        greatest(stored.last_event_at, deltas.last_added_at) as last_event_at,
+        deltas.load_batch_id
+    from deltas
+    left join stored
+        on
+            deltas.user_id = stored.user_id
+            and deltas.course_id = stored.course_id
+            and deltas.activity_date = stored.activity_date
+    anti join recount_days
+        on
+            deltas.user_id = recount_days.user_id
+            and deltas.course_id = recount_days.course_id
+            and deltas.activity_date = recount_days.activity_date
+
+),
+
+daily_activity as (
+
+    select * from recounted
+    union all by name
+    select * from moved
 
 ),
 
 {% else %}
-
-batch as (
-
-    select * from dated_events
-
-),
-
-stored_keys as (
-
-    -- a full build: nothing to retract
-    select
-        cast(null as bigint) as user_id,
-        cast(null as bigint) as course_id,
-        cast(null as date) as activity_date
-    where false
-
-),
-
-{% endif %}
 
 daily_activity as (
 
@@ -142,39 +228,29 @@ daily_activity as (
         {{ count_event_types('event_type') }},
         min(event_at) as first_event_at,
         max(event_at) as last_event_at,
-        {{ row_hash_sum('event_hash') }} as events_fingerprint,
-        {{ batch_number() }} as batch_number
-    from batch
+        max(load_batch_id) as load_batch_id
+    from dated_events
     group by user_id, course_id, activity_date
 
 ),
 
-retracted as (
+{% endif %}
 
-    -- keys of the recomputed dates that no longer have events: a zero count, which the
-    -- merge turns into a delete
+final as (
+
     select
-        stored_keys.user_id,
-        stored_keys.course_id,
-        stored_keys.activity_date,
-        cast(0 as bigint) as event_count,
+        user_id,
+        course_id,
+        activity_date,
+        cast(event_count as bigint) as event_count,
         {%- for column in event_type_count_columns() %}
-        cast(0 as bigint) as {{ column }},
+        cast({{ column }} as bigint) as {{ column }},
         {%- endfor %}
-        cast(null as timestamp) as first_event_at,
-        cast(null as timestamp) as last_event_at,
-        cast(0 as hugeint) as events_fingerprint,
-        {{ batch_number() }} as batch_number
-    from stored_keys
-    left join daily_activity
-        on
-            stored_keys.user_id = daily_activity.user_id
-            and stored_keys.course_id = daily_activity.course_id
-            and stored_keys.activity_date = daily_activity.activity_date
-    where daily_activity.user_id is null
+        first_event_at,
+        last_event_at,
+        load_batch_id
+    from daily_activity
 
 )
 
-select * from daily_activity
-union all
-select * from retracted
+select * from final

@@ -1,7 +1,7 @@
 {#
-    One row per course in the catalogue, as of the as_of_date var. Built from the compact
-    learner x course activity model - itself the incremental user x course x day model cut at
-    as_of_date - never by rescanning events.
+    One row per course in the catalogue, as of the as_of_date var. Built from the learners of
+    the compact user x course activity model - itself the incremental user x course x day model
+    cut at as_of_date - never by rescanning events.
 #}
 with
 
@@ -31,6 +31,7 @@ course_activity as (
         min(first_activity_at) as first_activity,
         max(last_activity_at) as last_activity
     from activity
+    where is_learner
     group by course_id
 
 ),

@@ -34,9 +34,9 @@ enrolments as (
 
 ),
 
-raw_events as (
+load_batches as (
 
-    select * from {{ ref('base_raw__events') }}
+    select * from {{ ref('int_load_batches__event_rows') }}
 
 ),
 
@@ -112,8 +112,8 @@ enrolment_rows as (
 
 event_rows as (
 
-    select count(*) filter (where is_event_type_variant) as events_type_variant
-    from raw_events
+    select sum(event_type_variant_rows) as events_type_variant
+    from load_batches
 
 ),
 

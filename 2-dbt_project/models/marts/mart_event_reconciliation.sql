@@ -1,14 +1,23 @@
 {#
     One row per reason an event row ends up where it does: counted, or dropped by
-    de-duplication (exact_duplicate, id_conflict), or excluded by the first reason in
-    int_events__flagged that applies. Every raw event row is in exactly one reason, so
-    sum(event_rows) = rows in raw.events (tested).
+    de-duplication (exact_duplicate, id_conflict), or excluded by the first reason that applies
+    (see int_events__flagged). Every raw event row is in exactly one reason, so
+    sum(event_rows) = rows in raw.events (tested). Built from aggregates: the de-duplicated
+    events' own counts (duplicates, and the events without a timestamp, user or course) and the
+    user x course activity model, whose pairs carry the other reasons - never from a per-event
+    table rebuilt every run.
 #}
 with
 
 events as (
 
-    select * from {{ ref('int_events__flagged') }}
+    select * from {{ ref('int_events__deduplicated') }}
+
+),
+
+pairs as (
+
+    select * from {{ ref('int_user_course__activity') }}
 
 ),
 
@@ -35,37 +44,57 @@ reasons as (
 
 ),
 
-kept_rows as (
+event_rows as (
 
+    -- what the events say by themselves: duplicates dropped, and the reasons that come before
+    -- any user x course rule
     select
-        coalesce(exclusion_reason, 'counted') as reason,
-        count(*) as event_rows
+        sum(exact_duplicate_row_count) as exact_duplicate,
+        sum(conflicting_payload_count) as id_conflict,
+        count(*) filter (where event_at is null) as empty_timestamp,
+        count(*) filter (
+            where event_at >= {{ as_of_end_at() }} and (user_id is null or course_id is null)
+        ) as future,
+        count(*) filter (
+            where event_at < {{ as_of_end_at() }} and (user_id is null or course_id is null)
+        ) as missing_user_or_course
     from events
-    group by coalesce(exclusion_reason, 'counted')
 
 ),
 
-dropped_rows as (
+pair_rows as (
 
     select
-        'exact_duplicate' as reason,
-        sum(exact_duplicate_row_count) as event_rows
-    from events
+        coalesce(exclusion_reason, 'counted') as reason,
+        sum(event_count) as event_rows
+    from pairs
+    group by coalesce(exclusion_reason, 'counted')
 
     union all
 
     select
-        'id_conflict' as reason,
-        sum(conflicting_payload_count) as event_rows
-    from events
+        'future' as reason,
+        sum(future_event_count) as event_rows
+    from pairs
 
 ),
 
 reason_rows as (
 
-    select * from kept_rows
+    select
+        reason,
+        event_rows
+    from event_rows
+    unpivot (event_rows for reason in (
+        exact_duplicate, id_conflict, empty_timestamp, future, missing_user_or_course
+    ))
+
     union all
-    select * from dropped_rows
+
+    select
+        reason,
+        event_rows
+    from pair_rows
 
 ),
 
@@ -78,7 +107,13 @@ final as (
         cast(coalesce(reason_rows.event_rows, 0) as bigint) as event_rows,
         {{ as_of_date() }} as as_of_date
     from reasons
-    left join reason_rows
+    left join (
+        select
+            reason,
+            sum(event_rows) as event_rows
+        from reason_rows
+        group by reason
+    ) as reason_rows
         on reasons.reason = reason_rows.reason
 
 )
