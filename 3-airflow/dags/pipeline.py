@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from course_engagement import pipeline
@@ -29,6 +29,8 @@ Builds `analytics.mart_course_engagement` (one row per catalogue course) and pub
   data test, a failed quality gate or a structurally broken input fails at once (no retry);
   lock conflicts and crashes retry with exponential backoff.
 * The report date is `ds`; a run without a logical date uses its `run_after` date (UTC).
+* Event-grain data tests check the load batches this run brings; trigger with the param
+  `full_history_checks` (weekly, and after a reload or an incident) to check all history.
 * Nothing is exported after a failed check; the report is written atomically.
 """
 
@@ -69,6 +71,13 @@ def _context() -> tuple[Settings, str, str]:
     tags=["course-engagement", "dbt", "duckdb", "learning-ops"],
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
+    params={
+        "full_history_checks": Param(
+            False,
+            type="boolean",
+            description="Run every data test on all history, not only on this run's load batches.",
+        )
+    },
 )
 def course_engagement_pipeline():
     @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=20))
@@ -81,8 +90,11 @@ def course_engagement_pipeline():
         @task(task_id=f"run_{layer}", pool=pipeline.POOL, execution_timeout=timedelta(minutes=40))
         def run_layer() -> str:
             settings, ds, run_id = _context()
+            full_history = bool(get_current_context()["params"].get("full_history_checks"))
             with permanent_failures_fail_fast():
-                return pipeline.run_layer(settings, layer, ds, run_id)
+                return pipeline.run_layer(
+                    settings, layer, ds, run_id, full_history_checks=full_history
+                )
 
         return run_layer()
 

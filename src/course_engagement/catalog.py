@@ -1,4 +1,4 @@
-"""What a DuckDB file holds: one query for "does this table exist", shared by every module."""
+"""What a DuckDB file holds: "does this table exist", and the newest load batch the models hold."""
 
 from __future__ import annotations
 
@@ -15,3 +15,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
             [schema, name],
         ).fetchone()[0]
     )
+
+
+# The first incremental model to take a load batch (2-dbt_project/macros/load_batches.sql).
+DEDUPLICATED_EVENTS = "analytics.int_events__deduplicated"
+
+
+def newest_processed_load_batch(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest load batch the incremental models hold; 0 before their first build."""
+    if not table_exists(con, DEDUPLICATED_EVENTS):
+        return 0
+    return con.execute(
+        f"select coalesce(max(load_batch_id), 0) from {DEDUPLICATED_EVENTS}"
+    ).fetchone()[0]

@@ -22,7 +22,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import duckdb
+
+from course_engagement import catalog
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
@@ -81,7 +85,14 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path) -> list[str]:
+def build_command(
+    layer: str,
+    as_of_date: str,
+    settings: Settings,
+    run_dir: Path,
+    run_vars: dict[str, Any] | None = None,
+) -> list[str]:
+    """`dbt build` of one layer; `run_vars` (see `run_vars()`) besides as_of_date."""
     if layer not in LAYERS:
         raise ValueError(f"unknown dbt layer {layer!r}; expected one of {', '.join(LAYERS)}")
     as_of = validate_date(as_of_date).isoformat()
@@ -95,7 +106,7 @@ def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path
         "--indirect-selection",
         "buildable",
         "--vars",
-        json.dumps({"as_of_date": as_of}),
+        json.dumps({**(run_vars or {}), "as_of_date": as_of}),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -105,6 +116,32 @@ def build_command(layer: str, as_of_date: str, settings: Settings, run_dir: Path
         "--log-path",
         str(run_dir / "logs"),
     ]
+
+
+def run_vars(settings: Settings, run_dir: Path, *, full_history_checks: bool) -> dict[str, Any]:
+    """The vars every layer of one run passes besides as_of_date, decided by its first layer.
+
+    Event-grain data tests check the load batches the models have not taken yet
+    (data_tests_from_load_batch); `full_history_checks` makes every check read all history.
+    Kept beside the layers' folders, so a later layer or a retry checks the same batches.
+    """
+    kept = run_dir.parent / "run_vars.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    if full_history_checks:
+        chosen: dict[str, Any] = {"full_history_checks": True}
+    else:
+        try:
+            with duckdb.connect(str(settings.db_path), read_only=True) as con:
+                newest = catalog.newest_processed_load_batch(con)
+        except duckdb.IOException as error:  # held by another process: a retry may succeed
+            raise DbtTransientError(f"cannot read {settings.db_path}: {error}", []) from None
+        chosen = {"data_tests_from_load_batch": newest + 1}
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_suffix(".partial")
+    partial.write_text(json.dumps(chosen))
+    partial.replace(kept)
+    return chosen
 
 
 def read_run_results(target_path: Path) -> list[NodeResult]:
@@ -178,9 +215,12 @@ def run_layer(
     settings: Settings,
     run_dir: Path,
     timeout_s: float = 1_800,
+    *,
+    full_history_checks: bool = False,
 ) -> LayerResult:
     """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
-    command = build_command(layer, as_of_date, settings, run_dir)
+    chosen = run_vars(settings, run_dir, full_history_checks=full_history_checks)
+    command = build_command(layer, as_of_date, settings, run_dir, chosen)
     _reuse_parse(run_dir)
     env = os.environ | {"COURSE_ENGAGEMENT_DB": str(settings.db_path)}
     print("running:", " ".join(command), flush=True)

@@ -70,8 +70,16 @@ def _is_lock_conflict(error: BaseException | None) -> bool:
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
-def run_layer(settings: Settings, layer: str, ds: str, run_id: str) -> str:
-    result = dbt_runner.run_layer(layer, ds, settings, run_dir(settings, ds, run_id, layer))
+def run_layer(
+    settings: Settings, layer: str, ds: str, run_id: str, *, full_history_checks: bool = False
+) -> str:
+    result = dbt_runner.run_layer(
+        layer,
+        ds,
+        settings,
+        run_dir(settings, ds, run_id, layer),
+        full_history_checks=full_history_checks,
+    )
     return result.summary
 
 

@@ -44,21 +44,44 @@ def _scans(operators: list[dict], table: str):
         yield from _scans(operator.get("children", []), table)
 
 
-def build_reads(manifest: Path, db_path: Path, table: str = "raw.events") -> dict[str, int]:
-    """Rows of `table` each compiled model and data test of a `dbt compile` reads.
+def build_reads(manifest: Path, db_path: Path, source: str = "raw.events") -> dict[str, int]:
+    """Rows of the source table each compiled model and data test of a `dbt compile` reads.
 
-    `manifest`: the compile's target/manifest.json. Nodes that do not read the table are left
-    out; views are left out too (their SQL runs inside the nodes that read them).
+    `manifest`: the compile's target/manifest.json. Only the nodes that depend on the source,
+    directly or through views, are replayed; views themselves are not (their SQL runs inside
+    the nodes that read them). Nodes that read no row are left out.
     """
-    nodes = json.loads(manifest.read_text())["nodes"].values()
+    nodes = json.loads(manifest.read_text())["nodes"]
+    readers = _readers(nodes, source)
     reads = {}
-    for node in nodes:
+    for unique_id in sorted(readers):
+        node = nodes[unique_id]
         code = node.get("compiled_code")
         if not code or node["resource_type"] not in ("model", "test"):
             continue
         if node["resource_type"] == "model" and node["config"]["materialized"] == "view":
             continue
-        rows = rows_scanned(db_path, code, table)
+        rows = rows_scanned(db_path, code, source)
         if rows:
-            reads[node["unique_id"]] = rows
+            reads[unique_id] = rows
     return reads
+
+
+def _readers(nodes: dict[str, dict], source: str) -> set[str]:
+    """The nodes that read `source` (schema.name) directly or through views."""
+    schema, name = source.split(".")
+    reading = {f"source.{schema}.{name}"}
+
+    def reads(unique_id: str) -> bool:
+        parents = nodes[unique_id]["depends_on"]["nodes"]
+        return any(
+            (parent.startswith("source.") and parent.endswith(f".{schema}.{name}"))
+            or (
+                parent in nodes
+                and nodes[parent]["config"].get("materialized") == "view"
+                and reads(parent)
+            )
+            for parent in parents
+        )
+
+    return {unique_id for unique_id in nodes if reads(unique_id)} - reading
