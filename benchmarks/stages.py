@@ -101,7 +101,7 @@ def new_day(db: Path, date: dt.date, rows: int, out: Path, seed: int) -> None:
         con.execute(
             f"""
             CREATE TEMP TABLE recent AS
-            SELECT * FROM raw.events
+            SELECT * EXCLUDE (load_batch_id) FROM raw.events
             WHERE event_timestamp >= {day} - INTERVAL 7 DAY AND event_timestamp < {day}
             """
         )

@@ -118,7 +118,7 @@ def test_results_are_written_to_out_and_the_committed_results_stay_untouched(smo
         "loader_throughput_vs_floor",
         "dbt_marginal_vs_floor",
         "incremental_vs_full_refresh_marginal",
-        "incremental_wall_vs_legacy",
+        "daily_step_wall_vs_legacy",
     }
 
 

@@ -53,13 +53,24 @@
     {{ return(run_query(sql).columns[0].values()[0]) }}
 {%- endmacro %}
 
+{% macro takes_every_load_batch(changes_in=none) -%}
+    {#-
+        True when this run builds the model from every batch: a full build, a first build, or a
+        rebuild after history was replaced. The model then uses its full-build SQL.
+    -#}
+    {{ return(
+        not is_incremental()
+        or load_batch_watermark() is none
+        or history_replaced(changes_in)
+    ) }}
+{%- endmacro %}
+
 {% macro unprocessed_load_batches(changes_in=none) -%}
     {#- SQL predicate on load_batch_id: the rows of the batches this model has not taken yet. -#}
-    {%- set watermark = load_batch_watermark() -%}
-    {%- if watermark is none or history_replaced(changes_in) -%}
+    {%- if takes_every_load_batch(changes_in) -%}
         true
     {%- else -%}
-        load_batch_id > {{ watermark }}
+        load_batch_id > {{ load_batch_watermark() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -7,6 +7,10 @@
 -- A full-history check: it reads every raw and every de-duplicated event, so it runs in a full
 -- refresh and on demand (var full_history_checks, the DAG's param of the same name); a daily
 -- run checks the totals only (assert_event_reconciliation_adds_up_to_the_loaded_rows).
+-- depends_on: {{ ref('base_raw__events') }}
+-- depends_on: {{ ref('int_events__flagged') }}
+-- depends_on: {{ ref('int_user_course__activity') }}
+-- depends_on: {{ ref('mart_event_reconciliation') }}
 {%- if not full_history_checks() %}
 select null as reason, 0 as reconciled_rows, 0 as expected_rows
 where false

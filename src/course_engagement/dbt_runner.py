@@ -85,6 +85,9 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+FULL_HISTORY_EXCLUDED = ("--exclude", "tag:full_history")
+
+
 def build_command(
     layer: str,
     as_of_date: str,
@@ -105,6 +108,8 @@ def build_command(
         # layer's relationships test while building base; "cautious" would skip cross-layer tests).
         "--indirect-selection",
         "buildable",
+        # nodes that read all history (tag full_history) run only in a full-history check
+        *([] if (run_vars or {}).get("full_history_checks") else FULL_HISTORY_EXCLUDED),
         "--vars",
         json.dumps({**(run_vars or {}), "as_of_date": as_of}),
         "--project-dir",

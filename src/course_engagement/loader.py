@@ -34,8 +34,9 @@ Decisions worth knowing:
   file under a name already loaded is refused, because appending it would count its rows
   twice. A full load reads `raw_events.csv` (or `.parquet`) and then every day file of the data
   directory in date order, so reloading the folder reproduces history plus every append: keep
-  appended files in the data directory. The dbt models downstream are incremental and find
-  the new rows themselves (see 2-dbt_project/models/intermediate).
+  appended files in the data directory. Each events file is a load batch: its rows carry its
+  number and `raw.load_batches` lists the batches in raw.events (course_engagement.load_batches);
+  the dbt models downstream take the batches they have not processed.
 - A data line is a CSV record after the header. The generator writes one record per physical
   line; a quoted value with a line break (legal CSV) makes its record span several physical
   lines and it counts once. Blank lines carry no data but are not silently dropped either: each

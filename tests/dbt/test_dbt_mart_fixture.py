@@ -245,7 +245,8 @@ def test_quality_model_counts_every_defect_class_by_its_definition(
 
 def test_restored_user_is_a_learner_and_deleted_ones_are_not(fixture_build: DbtRun) -> None:
     learners = fixture_build.query(
-        "select user_id, course_id from analytics.int_user_course__activity order by all"
+        "select user_id, course_id from analytics.int_user_course__activity "
+        "where is_learner order by all"
     )
     assert learners == [(1, 101), (1, 102), (3, 101), (6, 101), (7, 102), (8, 101)]
 

@@ -157,7 +157,7 @@ ABOVE_SHARE = {
 }
 
 
-def test_unknown_shares_above_their_vars_fail_the_base_layer_naming_the_share(
+def test_unknown_shares_above_their_vars_fail_before_the_marts_naming_the_share(
     fixture_build: Build, tmp_path, dbt_runner_in_worker, monkeypatch, capsys
 ) -> None:
     db = copy_db(fixture_build.db, tmp_path / "db")
@@ -165,8 +165,13 @@ def test_unknown_shares_above_their_vars_fail_the_base_layer_naming_the_share(
     load(_written(tmp_path, ABOVE_SHARE), db)
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(db))
 
+    # event types are counted per load batch, in the intermediate layer: the check reads the
+    # day's rows, not history, and stops the build before any mart
+    dbt_runner.run_layer("base", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run" / "base")
     with pytest.raises(dbt_runner.DbtTestFailure) as failure:
-        dbt_runner.run_layer("base", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run")
+        dbt_runner.run_layer(
+            "intermediate", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run" / "int"
+        )
 
     assert failure.value.failures == [
         f"{SHARE_TEST} [fail] (2 failing rows): Got 2 results, configured to fail if != 0"
@@ -180,7 +185,7 @@ def test_unknown_shares_above_their_vars_fail_the_base_layer_naming_the_share(
         "unknown event type share 13.64% (3 of 22 raw rows) is above "
         "max_unknown_event_type_share = 10.00%" in log
     )
-    # the layers after base never ran: the mart is the one built before
+    # the marts layer never ran: the mart is the one built before
     assert snapshot(db, ("analytics",))["analytics.mart_course_engagement"] == mart_before
 
 

@@ -32,7 +32,7 @@ batch as (
 
 ),
 
-{% if is_incremental() %}
+{% if not takes_every_load_batch() %}
 
 stored as (
 

@@ -67,7 +67,7 @@ dated_events as (
 
 ),
 
-{% if is_incremental() %}
+{% if not takes_every_load_batch(changes_in=ref('int_events__deduplicated')) %}
 
 changed_events as (
 

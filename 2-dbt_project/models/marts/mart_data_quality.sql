@@ -7,7 +7,12 @@
     status is not blank and not a valid code after trim + lower-case (such an enrolment is not
     cancelled, so it makes a learner; above var max_unknown_enrolment_status_share the build
     fails in the base layer).
+
+    A full-history check: the event classes are counted per event over all history
+    (int_events__flagged), so the DAG builds it in a full refresh and when triggered with
+    full_history_checks (weekly), not every day (tag full_history).
 #}
+{{ config(tags=['full_history']) }}
 with
 
 users as (
