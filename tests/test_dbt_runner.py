@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from course_engagement import dbt_runner
@@ -23,6 +24,9 @@ def test_build_command_selects_one_layer_with_the_date_and_per_run_paths(tmp_pat
         "path:models/intermediate",
         "--indirect-selection",
         "buildable",
+        # the nodes that read all history run only in a full-history check
+        "--exclude",
+        "tag:full_history",
         "--vars",
         '{"as_of_date": "2026-10-31"}',
         "--project-dir",
@@ -91,3 +95,29 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
         else "gone"
     )
     assert state in {"gone", "Z"}  # killed (a zombie awaiting its reaper counts as dead)
+
+
+def test_a_full_history_check_builds_every_node_and_says_so_to_dbt(tmp_path):
+    settings = Settings.from_env()
+    command = dbt_runner.build_command(
+        "marts", "2026-10-31", settings, tmp_path, {"full_history_checks": True}
+    )
+    assert "tag:full_history" not in command
+    assert command[command.index("--vars") + 1] == (
+        '{"full_history_checks": true, "as_of_date": "2026-10-31"}'
+    )
+
+
+def test_every_layer_of_a_run_checks_the_batches_its_first_layer_chose(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema analytics")
+        con.execute("create table analytics.int_events__deduplicated as select 4 as load_batch_id")
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(db))
+    settings = Settings.from_env()
+    run = tmp_path / "run"
+    first = dbt_runner.run_vars(settings, run / "base", full_history_checks=False)
+    with duckdb.connect(str(db)) as con:  # the intermediate layer took batch 5 meanwhile
+        con.execute("insert into analytics.int_events__deduplicated values (5)")
+    later = dbt_runner.run_vars(settings, run / "marts", full_history_checks=False)
+    assert first == later == {"data_tests_from_load_batch": 5}

@@ -12,8 +12,11 @@
 -- depends_on: {{ ref('int_user_course__activity') }}
 -- depends_on: {{ ref('mart_event_reconciliation') }}
 {%- if not full_history_checks() %}
-select null as reason, 0 as reconciled_rows, 0 as expected_rows
-where false
+    select
+        null as reason,
+        0 as reconciled_rows,
+        0 as expected_rows
+    where false
 {%- else %}
 with
 

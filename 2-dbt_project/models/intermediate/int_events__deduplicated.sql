@@ -54,7 +54,7 @@ stored as (
         cast(null as varchar) as event_metadata,
         cast(null as timestamp) as event_at,
         cast(null as ubigint) as raw_row_hash,
-        cast(null as ubigint []) as payload_hashes,
+        cast(null as ubigint[]) as payload_hashes,
         cast(null as bigint) as raw_row_count,
         cast(null as bigint) as load_batch_id
     where false
@@ -80,17 +80,17 @@ compared_ids as (
 single_rows as (
 
     select
-        event_id,
-        user_id,
-        course_id,
-        session_id,
-        event_type,
-        event_metadata,
-        event_at,
-        raw_row_hash,
-        cast(null as ubigint []) as payload_hashes,
+        batch.event_id,
+        batch.user_id,
+        batch.course_id,
+        batch.session_id,
+        batch.event_type,
+        batch.event_metadata,
+        batch.event_at,
+        batch.raw_row_hash,
+        cast(null as ubigint[]) as payload_hashes,
         cast(1 as bigint) as raw_row_count,
-        load_batch_id,
+        batch.load_batch_id,
         'new_event' as payload_change,
         cast(null as bigint) as previous_load_batch_id,
         cast(null as bigint) as replaced_user_id,
@@ -108,21 +108,21 @@ candidates as (
     -- each distinct payload of a compared id: the batch's, and the stored kept one, whose raw
     -- rows are counted already
     select
-        event_id,
-        raw_row_hash,
-        any_value(user_id) as user_id,
-        any_value(course_id) as course_id,
-        any_value(session_id) as session_id,
-        any_value(event_type) as event_type,
-        any_value(event_metadata) as event_metadata,
-        any_value(event_at) as event_at,
+        batch.event_id,
+        batch.raw_row_hash,
+        any_value(batch.user_id) as user_id,
+        any_value(batch.course_id) as course_id,
+        any_value(batch.session_id) as session_id,
+        any_value(batch.event_type) as event_type,
+        any_value(batch.event_metadata) as event_metadata,
+        any_value(batch.event_at) as event_at,
         count(*) as raw_row_count,
-        max(load_batch_id) as load_batch_id,
+        max(batch.load_batch_id) as load_batch_id,
         false as is_stored
     from batch
     semi join compared_ids
         on batch.event_id = compared_ids.event_id
-    group by event_id, raw_row_hash
+    group by batch.event_id, batch.raw_row_hash
 
     union all
 
@@ -172,17 +172,30 @@ kept as (
 
 ),
 
+kept_payloads as (
+
+    select
+        kept.event_id,
+        -- a struct unnests into its named fields
+        unnest(kept.payload),  -- noqa: AL03
+        kept.new_row_count,
+        kept.new_hashes,
+        kept.load_batch_id
+    from kept
+
+),
+
 compared_rows as (
 
     select
         kept.event_id,
-        kept.payload.user_id,
-        kept.payload.course_id,
-        kept.payload.session_id,
-        kept.payload.event_type,
-        kept.payload.event_metadata,
-        kept.payload.event_at,
-        kept.payload.raw_row_hash,
+        kept.user_id,
+        kept.course_id,
+        kept.session_id,
+        kept.event_type,
+        kept.event_metadata,
+        kept.event_at,
+        kept.raw_row_hash,
         list_sort(list_distinct(list_concat(
             coalesce(stored.payload_hashes, [stored.raw_row_hash]), kept.new_hashes
         ))) as payload_hashes,
@@ -190,16 +203,16 @@ compared_rows as (
         kept.load_batch_id,
         case
             when stored.event_id is null then 'new_event'
-            when kept.payload.is_stored then 'same_payload'
+            when kept.is_stored then 'same_payload'
             else 'new_payload'
         end as payload_change,
         stored.load_batch_id as previous_load_batch_id,
         -- the payload this run replaced, when it did
-        if(kept.payload.is_stored, null, stored.user_id) as replaced_user_id,
-        if(kept.payload.is_stored, null, stored.course_id) as replaced_course_id,
-        if(kept.payload.is_stored, null, stored.event_type) as replaced_event_type,
-        if(kept.payload.is_stored, null, stored.event_at) as replaced_event_at
-    from kept
+        if(kept.is_stored, null, stored.user_id) as replaced_user_id,
+        if(kept.is_stored, null, stored.course_id) as replaced_course_id,
+        if(kept.is_stored, null, stored.event_type) as replaced_event_type,
+        if(kept.is_stored, null, stored.event_at) as replaced_event_at
+    from kept_payloads as kept
     left join stored
         on kept.event_id = stored.event_id
 
@@ -219,7 +232,7 @@ final as (
         select * from single_rows
         union all by name
         select * from compared_rows
-    )
+    ) as deduplicated
 
 )
 

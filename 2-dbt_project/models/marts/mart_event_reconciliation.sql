@@ -54,7 +54,7 @@ event_rows as (
         count(*) filter (where event_at is null) as empty_timestamp,
         count(*) filter (
             where event_at >= {{ as_of_end_at() }} and (user_id is null or course_id is null)
-        ) as future,
+        ) as future,  -- noqa: RF04
         count(*) filter (
             where event_at < {{ as_of_end_at() }} and (user_id is null or course_id is null)
         ) as missing_user_or_course
@@ -98,23 +98,27 @@ reason_rows as (
 
 ),
 
+reason_totals as (
+
+    select
+        reason,
+        sum(event_rows) as event_rows
+    from reason_rows
+    group by reason
+
+),
+
 final as (
 
     select
         cast(reasons.reason_order as integer) as reason_order,
         cast(reasons.reason as varchar) as reason,
         cast(reasons.is_counted as boolean) as is_counted,
-        cast(coalesce(reason_rows.event_rows, 0) as bigint) as event_rows,
+        cast(coalesce(reason_totals.event_rows, 0) as bigint) as event_rows,
         {{ as_of_date() }} as as_of_date
     from reasons
-    left join (
-        select
-            reason,
-            sum(event_rows) as event_rows
-        from reason_rows
-        group by reason
-    ) as reason_rows
-        on reasons.reason = reason_rows.reason
+    left join reason_totals
+        on reasons.reason = reason_totals.reason
 
 )
 
