@@ -932,6 +932,7 @@ def ratios_and_targets(result: dict[str, Any]) -> tuple[dict[str, Any], dict[str
                 "applies": events >= 10_000_000,
             }
     inc, refresh = _wall(s, "dbt_incremental"), _wall(s, "dbt_full_refresh")
+    append = _wall(s, "load_append")
     if inc is not None and refresh is not None and noop is not None:
         ratios["incremental_marginal_s"] = round(inc - noop, 3)
         ratios["full_refresh_marginal_s"] = round(refresh - noop, 3)
@@ -944,7 +945,6 @@ def ratios_and_targets(result: dict[str, Any]) -> tuple[dict[str, Any], dict[str
             "applies": events >= 100_000_000,
         }
         legacy = _wall(s, "mart_legacy", "query_s")
-        append = _wall(s, "load_append")
         if legacy and append is not None:
             ratios["daily_step_wall_s"] = round(append + inc, 3)
             ratios["daily_step_wall_vs_legacy"] = ratio(append + inc, legacy)
