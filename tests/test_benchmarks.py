@@ -39,6 +39,10 @@ TIMED_STAGES = (
     "dbt_full_refresh",
 )
 
+# The benchmark's own smoke run (a whole 10k-event benchmark, ~75 s): CI runs it after the
+# default suite (`pytest -m extended`, see pyproject.toml), to keep `uv run pytest` under 8 min.
+pytestmark = pytest.mark.extended
+
 
 def _benchmark_module(name: str):
     """Import benchmarks/<name>.py (a folder of scripts, not a package)."""
