@@ -24,14 +24,17 @@
     {{ return(result.columns[0].values()[0]) }}
 {%- endmacro %}
 
-{% macro history_replaced(changes_in=none) -%}
+{% macro history_replaced(changes_in=none, watermark=none) -%}
     {#-
         True when the model must rebuild from every batch: its watermark batch is gone from
         raw.load_batches; or, for a model that reads the changes of an upstream incremental
         model (`changes_in`, whose rows carry previous_load_batch_id), a row changed twice since
-        the watermark, so the state it replaced first was never seen here.
+        the watermark, so the state it replaced first was never seen here. `watermark`: the
+        model's, when the caller has read it already.
     -#}
-    {%- set watermark = load_batch_watermark() -%}
+    {%- if watermark is none -%}
+        {%- set watermark = load_batch_watermark() -%}
+    {%- endif -%}
     {%- if watermark is none -%}
         {{ return(false) }}
     {%- endif -%}
@@ -58,16 +61,22 @@
         True when this run builds the model from every batch: a full build, a first build, or a
         rebuild after history was replaced. The model then uses its full-build SQL.
     -#}
-    {{ return(
-        not is_incremental()
-        or load_batch_watermark() is none
-        or history_replaced(changes_in)
-    ) }}
+    {%- if not is_incremental() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set watermark = load_batch_watermark() -%}
+    {{ return(watermark is none or history_replaced(changes_in, watermark)) }}
 {%- endmacro %}
 
-{% macro unprocessed_load_batches(changes_in=none) -%}
-    {#- SQL predicate on load_batch_id: the rows of the batches this model has not taken yet. -#}
-    {%- if takes_every_load_batch(changes_in) -%}
+{% macro unprocessed_load_batches(changes_in=none, every_batch=none) -%}
+    {#-
+        SQL predicate on load_batch_id: the rows of the batches this model has not taken yet.
+        `every_batch`: takes_every_load_batch()'s answer, when the model has asked already.
+    -#}
+    {%- if every_batch is none -%}
+        {%- set every_batch = takes_every_load_batch(changes_in) -%}
+    {%- endif -%}
+    {%- if every_batch -%}
         true
     {%- else -%}
         load_batch_id > {{ load_batch_watermark() }}

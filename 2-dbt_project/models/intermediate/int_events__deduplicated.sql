@@ -23,16 +23,19 @@
     )
 }}
 
+-- asked once: each answer reads the model's watermark
+{% set every_batch = takes_every_load_batch() %}
+
 with
 
 batch as (
 
     select * from {{ ref('base_raw__events') }}
-    where {{ unprocessed_load_batches() }}
+    where {{ unprocessed_load_batches(every_batch=every_batch) }}
 
 ),
 
-{% if not takes_every_load_batch() %}
+{% if not every_batch %}
 
 stored as (
 

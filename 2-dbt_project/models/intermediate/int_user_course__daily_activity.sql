@@ -42,6 +42,9 @@
     )
 }}
 
+-- asked once: each answer reads the model's watermark and the dedup model's changes
+{% set every_batch = takes_every_load_batch(changes_in=ref('int_events__deduplicated')) %}
+
 with
 
 events as (
@@ -67,12 +70,12 @@ dated_events as (
 
 ),
 
-{% if not takes_every_load_batch(changes_in=ref('int_events__deduplicated')) %}
+{% if not every_batch %}
 
 changed_events as (
 
     select * from events
-    where {{ unprocessed_load_batches(changes_in=ref('int_events__deduplicated')) }}
+    where {{ unprocessed_load_batches(every_batch=every_batch) }}
 
 ),
 
