@@ -54,6 +54,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import datetime as dt
 import hashlib
@@ -70,8 +71,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from course_engagement import csv_values
 from course_engagement.catalog import table_exists
-from course_engagement.contract import DATE_FORMAT, EVENTS, TABLES, TIMESTAMP_FORMAT, RawTable
+from course_engagement.contract import EVENTS, TABLES, RawTable
 from course_engagement.settings import Settings, duckdb_config
 from course_engagement.validation import validate_date
 
@@ -642,16 +644,14 @@ def _load_into(
         return _audit(source, scan.result(), data_lines, loaded, rejected, loaded_at)
 
     rejects_table = _temp_name("rejects", source)
-    columns = "{" + ", ".join(f"'{n}': '{t}'" for n, t in source.table.columns) + "}"
+    read = _read_csv_sql(
+        source.table,
+        f"store_rejects = true, rejects_table = '{rejects_table}', "
+        f"rejects_scan = '{_temp_name('reject_scans', source)}'",
+    )
     try:
         loaded = con.execute(
-            f"""INSERT INTO {target} SELECT * FROM read_csv(
-                ?, columns = {columns}, header = true, auto_detect = false,
-                delim = ',', quote = '"', escape = '"', strict_mode = true,
-                timestampformat = '{TIMESTAMP_FORMAT}', dateformat = '{DATE_FORMAT}',
-                store_rejects = true, rejects_table = '{rejects_table}',
-                rejects_scan = '{_temp_name("reject_scans", source)}'
-            )""",
+            f"INSERT INTO {target} {csv_values.checked_select(source.table, read)}",
             [str(source.path)],
         ).fetchone()[0]
     except duckdb.Error as exc:
@@ -660,7 +660,8 @@ def _load_into(
     byte_scan = scan.result()
     records = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]
     if loaded + records == byte_scan.physical_lines:
-        # Every record is exactly one physical line, so DuckDB's line numbers are physical ones.
+        # Every record is exactly one physical line and every value was exact, so DuckDB's
+        # line numbers are physical ones.
         if records:
             con.execute(
                 f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
@@ -669,9 +670,67 @@ def _load_into(
             )
         return _audit(source, byte_scan, byte_scan.physical_lines, loaded, records, loaded_at)
 
-    data_lines, rows = _reconcile_lines(con, source, target, rejects_table, loaded, byte_scan)
+    values = _value_problems(source, loaded)
+    data_lines, rows = _reconcile_lines(
+        con, source, target, rejects_table, loaded, byte_scan, values
+    )
     _insert_reject_rows(con, source.path.name, rows)
     return _audit(source, byte_scan, data_lines, loaded, len(rows), loaded_at)
+
+
+def _read_csv_sql(table: RawTable, reject_options: str) -> str:
+    """`read_csv` of a contract file with every column as text (csv_values types them)."""
+    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in table.column_names) + "}"
+    return f"""read_csv(
+        ?, columns = {columns}, header = true, auto_detect = false,
+        delim = ',', quote = '"', escape = '"', strict_mode = true, {reject_options}
+    )"""
+
+
+@dataclass(frozen=True)
+class _ValueProblems:
+    """The records DuckDB parsed whose values are not exact, by their position among all the
+    records it parsed (0-based, file order), and the line breaks inside values per record."""
+
+    rejected: list[tuple[int, int, str, str]]  # (position, line breaks, columns, error)
+    breaks: list[tuple[int, int]]  # (position, line breaks) of every record that has any
+
+
+def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
+    """Parse the file again, only when its lines do not add up, to find which records the
+    value checks filtered out and where they sit.
+
+    This runs in a scratch in-memory database that keeps insertion order, outside the load's
+    transaction (whose row ids are not positions), so a row id is the record's position.
+    """
+    read = _read_csv_sql(source.table, "store_rejects = true")  # as the load, skips alike
+    config = duckdb_config(Settings.from_env()) | {"preserve_insertion_order": True}
+    with duckdb.connect(config=config) as scratch:
+        try:
+            scratch.execute(
+                f"CREATE TABLE record_values AS {csv_values.problems_select(source.table, read)}",
+                [str(source.path)],
+            )
+        except duckdb.Error as exc:
+            raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+        parsed, rejected, first, last = scratch.execute(
+            "SELECT count(*), count(error), min(rowid), max(rowid) FROM record_values"
+        ).fetchone()
+        if parsed - rejected != loaded or (parsed and (first, last) != (0, parsed - 1)):
+            raise LoadError(
+                f"{source.path}: {loaded} rows loaded, but a second parse finds "
+                f"{parsed - rejected} records with exact values; did the file change while it "
+                "was loaded? Load it again"
+            )
+        return _ValueProblems(
+            rejected=scratch.execute(
+                "SELECT rowid, breaks, column_name, error FROM record_values "
+                "WHERE error IS NOT NULL ORDER BY rowid"
+            ).fetchall(),
+            breaks=scratch.execute(
+                "SELECT rowid, breaks FROM record_values WHERE breaks > 0 ORDER BY rowid"
+            ).fetchall(),
+        )
 
 
 def _grouped_rejects_sql(rejects_table: str) -> str:
@@ -703,8 +762,10 @@ def _reconcile_lines(
     rejects_table: str,
     loaded: int,
     byte_scan: _ByteScan,
+    values: _ValueProblems,
 ) -> tuple[int, list[_RejectRow]]:
-    """The slow path: some record spans several physical lines, or a line is blank.
+    """The slow path: a value was not exact, some record spans several physical lines, or a
+    line is blank.
 
     Returns (data_lines, one reject row per rejected physical line) or raises when the lines do
     not add up.
@@ -728,17 +789,13 @@ def _reconcile_lines(
     ):
         starts = _line_numbers(mm, [r[0] for r in records])
         blanks = _blank_lines(mm)
-
-    rows = [_RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks]
-    for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
-        parts = (raw_line or "").replace("\r\n", "\n").split("\n")
-        rows.append(_RejectRow(start, column, error, parts[0]))
-        rows.extend(
-            _RejectRow(
-                start + k, column, f"part of the record starting on line {start}: {error}", p
-            )
-            for k, p in enumerate(parts[1:], start=1)
-        )
+        rows = [
+            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
+        ]
+        for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
+            parts = (raw_line or "").replace("\r\n", "\n").split("\n")
+            rows.extend(_record_rows(start, column, error, parts))
+        rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
     rows.sort(key=lambda r: r.line_number)
 
     accounted = loaded + breaks_in_values + len(rows)
@@ -751,6 +808,73 @@ def _reconcile_lines(
             f"closed{first} probably swallowed the rest; fix the quoting and reload"
         )
     return byte_scan.physical_lines - breaks_in_values, rows
+
+
+def _record_rows(start: int, column: str | None, error: str, parts: list[str]) -> list[_RejectRow]:
+    """One reject row per physical line of a rejected record that starts on line `start`."""
+    return [
+        _RejectRow(start, column, error, parts[0]),
+        *(
+            _RejectRow(
+                start + k, column, f"part of the record starting on line {start}: {error}", p
+            )
+            for k, p in enumerate(parts[1:], start=1)
+        ),
+    ]
+
+
+def _value_reject_rows(mm: mmap.mmap, values: _ValueProblems, taken: list[int]) -> list[_RejectRow]:
+    """Reject rows of the records with a value that is not exact, on their physical lines.
+
+    The records DuckDB parsed fill, in order, the physical lines that no structural reject or
+    blank line `taken` (sorted); a record fills one line plus one per line break in its values.
+    """
+    if not values.rejected:
+        return []
+    break_positions = [position for position, _ in values.breaks]
+    breaks_before = np.concatenate([[0], np.cumsum([b for _, b in values.breaks])])
+    starts, skipped = [], 0
+    for position, _, _, _ in values.rejected:  # ascending position, so ascending lines
+        free = position + int(breaks_before[bisect.bisect_left(break_positions, position)])
+        line = 2 + free + skipped
+        while skipped < len(taken) and taken[skipped] <= line:
+            skipped += 1
+            line += 1
+        starts.append(line)
+    wanted = sorted(
+        {
+            s + k
+            for s, (_, b, _, _) in zip(starts, values.rejected, strict=True)
+            for k in range(b + 1)
+        }
+    )
+    texts = dict(zip(wanted, _physical_lines(mm, wanted), strict=True))
+    rows = []
+    for start, (_, breaks, column, error) in zip(starts, values.rejected, strict=True):
+        rows.extend(
+            _record_rows(start, column, error, [texts[start + k] for k in range(breaks + 1)])
+        )
+    return rows
+
+
+def _physical_lines(mm: mmap.mmap, numbers: list[int]) -> list[str]:
+    """The text of each physical line (header = 1; sorted), without its line ending."""
+    texts, line, position = [], 1, 0
+    for number in numbers:
+        while line < number:  # whole chunks first, then line by line within the last one
+            end = min(position + _CHUNK, len(mm))
+            newlines = mm[position:end].count(b"\n")
+            if line + newlines < number and end < len(mm):
+                line, position = line + newlines, end
+                continue
+            found = mm.find(b"\n", position)
+            if found == -1:  # never for a line that was counted; do not loop forever
+                raise LoadError(f"line {number} is past the end of the file ({line} lines)")
+            position, line = found + 1, line + 1
+        end = mm.find(b"\n", position)
+        raw = mm[position : len(mm) if end == -1 else end]
+        texts.append(raw.decode("utf-8", errors="replace").removesuffix("\r"))
+    return texts
 
 
 def _line_numbers(mm: mmap.mmap, offsets: list[int]) -> list[int]:
