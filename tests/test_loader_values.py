@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from course_engagement.contract import BOOLEAN_SPELLINGS, TABLES, USERS
-from course_engagement.loader import append, load
+from course_engagement.loader import LoadError, append, load
 
 HEADERS = {table.name: table.header for table in TABLES}
 GOOD_ROWS = {
@@ -377,3 +377,74 @@ def test_every_generated_user_row_loads_exactly_or_is_rejected_on_its_line(tmp_p
         assert number not in rejected_lines
         source = [rows[number - 2][0], f"{rows[number - 2][1]}#{number}", *rows[number - 2][2:]]
         assert all(map(_loaded_exactly, row, kinds, source)), (number, row, source)
+
+
+# Parquet: no lines to reject, so a value a CSV would reject refuses the file -----------------
+
+_PARQUET_EVENT = {
+    "id": "1000::BIGINT",
+    "user_id": "1::BIGINT",
+    "course_id": "10::BIGINT",
+    "event_type": "'page_view'",
+    "event_timestamp": "TIMESTAMP '2024-03-01 10:00:00'",
+    "session_id": "'s1'",
+    "metadata": "NULL::VARCHAR",
+}
+
+
+def _events_parquet(tmp_path: Path, **columns: str) -> Path:
+    data_dir = write(tmp_path / "data")
+    (data_dir / "raw_events.csv").unlink()
+    select = ", ".join(f'{sql} AS "{name}"' for name, sql in (_PARQUET_EVENT | columns).items())
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT {select} FROM range(3)) TO '{data_dir}/raw_events.parquet' "
+            "(FORMAT parquet)"
+        )
+    return data_dir
+
+
+@pytest.mark.parametrize(
+    ("column", "sql", "message"),
+    [
+        ("id", "1000.4::DOUBLE", "id is DOUBLE, expected BIGINT"),
+        ("user_id", "'1'", "user_id is VARCHAR, expected BIGINT"),
+        ("course_id", "10::UBIGINT", "course_id is UBIGINT, expected BIGINT"),
+        ("event_timestamp", "DATE '2024-03-01'", "event_timestamp is DATE, expected TIMESTAMP"),
+    ],
+)
+def test_parquet_with_a_type_that_would_need_converting_is_refused(tmp_path, column, sql, message):
+    data_dir = _events_parquet(tmp_path, **{column: sql})
+
+    with pytest.raises(LoadError, match=rf"raw_events\.parquet has column types .*{message}"):
+        load(data_dir, tmp_path / "values.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("column", "sql", "message"),
+    [
+        (
+            "id",
+            "CASE WHEN range = 1 THEN NULL ELSE 1000 END",
+            r"id is empty in 1 row\(s\), the first being row 2",
+        ),
+        (
+            "event_timestamp",
+            "TIMESTAMP '2024-03-01 10:00:00.25'",
+            "event_timestamp is not a whole-second YYYY-MM-DD HH:MM:SS timestamp in 3 row",
+        ),
+        (
+            "event_timestamp",
+            "CASE WHEN range = 2 THEN 'infinity'::TIMESTAMP END",
+            "event_timestamp is not a whole-second YYYY-MM-DD HH:MM:SS timestamp in 1 row",
+        ),
+    ],
+)
+def test_parquet_with_values_a_csv_would_reject_is_refused_naming_column_and_row(
+    tmp_path, column, sql, message
+):
+    data_dir = _events_parquet(tmp_path, **{column: sql})
+
+    with pytest.raises(LoadError, match=rf"raw_events\.parquet has values .*{message}"):
+        load(data_dir, tmp_path / "values.duckdb")
+    assert not (tmp_path / "values.duckdb").exists()

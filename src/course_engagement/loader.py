@@ -313,6 +313,37 @@ def check_parquet_schema(source: _Source, con: duckdb.DuckDBPyConnection) -> Non
             f"{path} has column types the contract does not allow: {'; '.join(wrong)}. "
             "Timestamps must be naive UTC (no time zone); re-export the file"
         )
+    _check_parquet_values(source, con)
+
+
+def _check_parquet_values(source: _Source, con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse values a CSV would reject: an empty key, a timestamp with a fraction of a second
+    or an infinite timestamp or date. Parquet has no lines to reject, so the file is refused."""
+    checks = [(source.table.key, f"{_quote(source.table.key)} IS NULL", "is empty")]
+    for name, kind in source.table.columns:
+        column = _quote(name)
+        if kind == "TIMESTAMP":
+            bad = f"NOT isfinite({column}) OR date_trunc('second', {column}) <> {column}"
+            checks.append((name, bad, "is not a whole-second YYYY-MM-DD HH:MM:SS timestamp"))
+        elif kind == "DATE":
+            checks.append((name, f"NOT isfinite({column})", "is not a YYYY-MM-DD date"))
+    counts = ", ".join(
+        f"count(*) FILTER ({bad}), min(file_row_number) FILTER ({bad})" for _, bad, _ in checks
+    )
+    found = con.execute(
+        f"SELECT {counts} FROM read_parquet(?, file_row_number = true)", [str(source.path)]
+    ).fetchone()
+    wrong = [
+        f"{name} {what} in {found[2 * i]} row(s), the first being row {found[2 * i + 1] + 1}"
+        for i, (name, _, what) in enumerate(checks)
+        if found[2 * i]
+    ]
+    if wrong:
+        raise LoadError(
+            f"{source.path} has values the contract does not allow: {'; '.join(wrong)}. Parquet "
+            "has no lines to reject one by one, so the file is refused; fix these rows and "
+            "re-export it"
+        )
 
 
 def _parquet_type_ok(actual: str, wanted: str) -> bool:
