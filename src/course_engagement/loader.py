@@ -2,11 +2,12 @@
 
 Why it is built this way:
 
-- The heavy lifting is one DuckDB `read_csv` per file with the contract's explicit columns
-  (`auto_detect=false`, fixed `timestampformat`/`dateformat`), so nothing is sniffed and a value
-  in another format (`2024-01-01T10:00:00`, `... +02:00`) is rejected, never silently shifted.
-  Timestamps are naive and mean UTC; they are stored as TIMESTAMP, so the process time zone
-  never touches them.
+- The heavy lifting is one DuckDB `read_csv` per file with the contract's columns read as text
+  (`auto_detect=false`), typed in the same query by `csv_values`: a value loads only if it
+  prints back as its text, so nothing is sniffed, rounded (`12.6`) or converted (`0x3E9`,
+  `epoch`, `2024-01-01T10:00:00`, `... +02:00`, `yes`); such a line is rejected, as is a line
+  with an empty key (the table's own id). Timestamps are naive and mean UTC; they are stored as
+  TIMESTAMP, so the process time zone never touches them.
 - A bad row must not stop the load, but it must not vanish either. `store_rejects=true` puts it
   in `raw.load_rejects` (one row per rejected physical line; the header is line 1), and every
   file obeys `data_lines = loaded_rows + rejected_lines`, where `data_lines` is counted from the
@@ -40,7 +41,9 @@ Decisions worth knowing:
   line; a quoted value with a line break (legal CSV) makes its record span several physical
   lines and it counts once. Blank lines carry no data but are not silently dropped either: each
   is a rejected line (`BLANK LINE`). When the fast accounting (each record is one physical line)
-  does not add up, the loader maps every reject to its physical line from its byte offset; if
+  does not add up, the loader maps every reject to its physical line from its byte offset
+  (DuckDB's rejects) or from its position among the parsed records (inexact values: a second
+  parse, in a scratch database that keeps insertion order, says which records they are); if
   the lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than
   DuckDB keeps), the load fails rather than report numbers that do not add up.
 - Raw events are not sorted by `event_timestamp`: an ORDER BY doubled the load time of 10M
@@ -48,7 +51,8 @@ Decisions worth knowing:
   meaning; compare tables with an ORDER BY.
 - Parquet has no line-level rejects: its columns must be the contract's columns in order with
   compatible types (integers widen to BIGINT, timestamp units other than microseconds are cast;
-  a time zone is refused), and `data_lines` is the parquet row count.
+  a time zone, a DOUBLE id, a text id are refused), no value a CSV line would be rejected for
+  (empty key, fraction of a second, infinity) is allowed, and `data_lines` is the row count.
 """
 
 from __future__ import annotations
