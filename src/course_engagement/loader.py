@@ -92,6 +92,7 @@ _CHUNK = 1 << 22  # 4 MiB: large enough to stream, small enough to stay in cache
 _HEADER_PROBE = 1 << 20  # a header longer than this is not a header
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXAMPLES = 3  # rejected lines quoted in a reject-share error
+_LINE_STEPS = 1_000  # lines to a rejected line within which stepping beats counting a chunk
 
 # A day of events delivered on its own: raw_events_2026-10-31.csv.
 DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
@@ -896,12 +897,13 @@ def _physical_lines(mm: mmap.mmap, numbers: list[int]) -> list[str]:
     """The text of each physical line (header = 1; sorted), without its line ending."""
     texts, line, position = [], 1, 0
     for number in numbers:
-        while line < number:  # whole chunks first, then line by line within the last one
+        while number - line > _LINE_STEPS:  # far ahead: skip whole chunks while they end before
             end = min(position + _CHUNK, len(mm))
             newlines = mm[position:end].count(b"\n")
-            if line + newlines < number and end < len(mm):
-                line, position = line + newlines, end
-                continue
+            if end == len(mm) or line + newlines >= number:
+                break
+            line, position = line + newlines, end
+        while line < number:
             found = mm.find(b"\n", position)
             if found == -1:  # never for a line that was counted; do not loop forever
                 raise LoadError(f"line {number} is past the end of the file ({line} lines)")
