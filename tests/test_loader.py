@@ -321,6 +321,12 @@ def test_reject_share_threshold_comes_from_the_argument(tmp_path, db, monkeypatc
 
 
 # Row-level errors --------------------------------------------------------------------------
+# What a rejected value's error adds to DuckDB's own cast message (course_engagement.csv_values).
+NOT_A_PLAIN_INTEGER = (
+    " without changing it; expected a plain integer: digits, an optional leading minus, "
+    "no leading zeros"
+)
+NOT_A_TIMESTAMP = " without changing it; expected YYYY-MM-DD HH:MM:SS"
 # One events file breaks lines 3..10 in eight different ways (lines 2 and 11 stay good), and
 # line 3 of users has a bad boolean; loaded once, checked line by line.
 
@@ -330,7 +336,7 @@ ROW_LEVEL = {
         3,
         "user_id",
         'CAST: Error when converting column "user_id". '
-        "Could not convert string \"one\" to 'BIGINT'",
+        "Could not convert string \"one\" to 'BIGINT'" + NOT_A_PLAIN_INTEGER,
         "1001,one,10,video_complete,2024-03-01 10:12:30,s1,",
     ),
     "bad timestamp": (
@@ -338,7 +344,7 @@ ROW_LEVEL = {
         4,
         "event_timestamp",
         'CAST: Error when converting column "event_timestamp". '
-        "Could not convert string \"2024-13-10 02:30:00\" to 'TIMESTAMP'",
+        "Could not convert string \"2024-13-10 02:30:00\" to 'TIMESTAMP'" + NOT_A_TIMESTAMP,
         "1002,2,10,quiz_start,2024-13-10 02:30:00,s2,quiz:attempt",
     ),
     "timestamp with offset": (
@@ -346,7 +352,7 @@ ROW_LEVEL = {
         5,
         "event_timestamp",
         'CAST: Error when converting column "event_timestamp". '
-        "Could not convert string \"2024-03-10 02:41:05+02:00\" to 'TIMESTAMP'",
+        "Could not convert string \"2024-03-10 02:41:05+02:00\" to 'TIMESTAMP'" + NOT_A_TIMESTAMP,
         "1003,2,10,quiz_submit,2024-03-10 02:41:05+02:00,s2,quiz:pass",
     ),
     "ISO T timestamp": (
@@ -354,7 +360,7 @@ ROW_LEVEL = {
         6,
         "event_timestamp",
         'CAST: Error when converting column "event_timestamp". '
-        "Could not convert string \"2024-12-31T23:59:59\" to 'TIMESTAMP'",
+        "Could not convert string \"2024-12-31T23:59:59\" to 'TIMESTAMP'" + NOT_A_TIMESTAMP,
         "1004,3,11,page_view,2024-12-31T23:59:59,s3,",
     ),
     "short row": (
@@ -391,7 +397,8 @@ ROW_LEVEL = {
         3,
         "isGovEmployee",
         'CAST: Error when converting column "isGovEmployee". '
-        "Could not convert string \"maybe\" to 'BOOLEAN'",
+        "Could not convert string \"maybe\" to 'BOOLEAN' without changing it; "
+        "expected true, TRUE, false or FALSE",
         "2,Alan Turing,alan@example.org,2024-01-06,pending,maybe,2024-02-02 10:00:00,",
     ),
 }
@@ -459,10 +466,11 @@ def test_several_bad_values_on_one_line_are_one_rejected_line(tmp_path):
     assert [r[1:4] for r in rejects] == [
         (
             3,
-            "course_id, id",
-            'CAST: Error when converting column "id". Could not convert string "x" to \'BIGINT\'; '
+            "id, course_id",
+            'CAST: Error when converting column "id". Could not convert string "x" to \'BIGINT\''
+            f"{NOT_A_PLAIN_INTEGER}; "
             'CAST: Error when converting column "course_id". '
-            "Could not convert string \"y\" to 'BIGINT'",
+            f"Could not convert string \"y\" to 'BIGINT'{NOT_A_PLAIN_INTEGER}",
         )
     ]
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 class RawTable:
     name: str  # table name in the `raw` schema, and the `<name>` in raw_<name>.csv
     columns: tuple[tuple[str, str], ...]  # (column, DuckDB type), in file order
+    # The table's own id: a row without it cannot be told apart, so the loader rejects it.
+    # Foreign keys (an event's user_id, course_id) may be empty: dbt counts those rows.
+    key: str
 
     @property
     def file_stem(self) -> str:
@@ -40,6 +43,7 @@ USERS = RawTable(
         ("updatedAt", "TIMESTAMP"),
         ("deleted", "BOOLEAN"),
     ),
+    key="id",
 )
 COURSES = RawTable(
     "courses",
@@ -51,6 +55,7 @@ COURSES = RawTable(
         ("publisher", "VARCHAR"),
         ("course_created_at", "DATE"),
     ),
+    key="course_id",
 )
 ENROLMENTS = RawTable(
     "enrolments",
@@ -61,6 +66,7 @@ ENROLMENTS = RawTable(
         ("enrolled_at", "TIMESTAMP"),
         ("status", "VARCHAR"),
     ),
+    key="enrolment_id",
 )
 EVENTS = RawTable(
     "events",
@@ -73,6 +79,7 @@ EVENTS = RawTable(
         ("session_id", "VARCHAR"),
         ("metadata", "VARCHAR"),
     ),
+    key="id",
 )
 
 TABLES: tuple[RawTable, ...] = (USERS, COURSES, ENROLMENTS, EVENTS)
@@ -91,3 +98,6 @@ EVENT_TYPES = (
 )
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FORMAT = "%Y-%m-%d"
+# The generator writes `true`/`false` (isGovEmployee) and `TRUE` (deleted); DuckDB would also
+# read `t`, `1`, `yes`, `True`... as booleans, which no export of ours writes, so they are rejected.
+BOOLEAN_SPELLINGS = {"true": True, "TRUE": True, "false": False, "FALSE": False}

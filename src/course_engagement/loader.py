@@ -2,11 +2,12 @@
 
 Why it is built this way:
 
-- The heavy lifting is one DuckDB `read_csv` per file with the contract's explicit columns
-  (`auto_detect=false`, fixed `timestampformat`/`dateformat`), so nothing is sniffed and a value
-  in another format (`2024-01-01T10:00:00`, `... +02:00`) is rejected, never silently shifted.
-  Timestamps are naive and mean UTC; they are stored as TIMESTAMP, so the process time zone
-  never touches them.
+- The heavy lifting is one DuckDB `read_csv` per file with the contract's columns read as text
+  (`auto_detect=false`), typed in the same query by `csv_values`: a value loads only if it
+  prints back as its text, so nothing is sniffed, rounded (`12.6`) or converted (`0x3E9`,
+  `epoch`, `2024-01-01T10:00:00`, `... +02:00`, `yes`); such a line is rejected, as is a line
+  with an empty key (the table's own id). Timestamps are naive and mean UTC; they are stored as
+  TIMESTAMP, so the process time zone never touches them.
 - A bad row must not stop the load, but it must not vanish either. `store_rejects=true` puts it
   in `raw.load_rejects` (one row per rejected physical line; the header is line 1), and every
   file obeys `data_lines = loaded_rows + rejected_lines`, where `data_lines` is counted from the
@@ -41,7 +42,9 @@ Decisions worth knowing:
   line; a quoted value with a line break (legal CSV) makes its record span several physical
   lines and it counts once. Blank lines carry no data but are not silently dropped either: each
   is a rejected line (`BLANK LINE`). When the fast accounting (each record is one physical line)
-  does not add up, the loader maps every reject to its physical line from its byte offset; if
+  does not add up, the loader maps every reject to its physical line from its byte offset
+  (DuckDB's rejects) or from its position among the parsed records (inexact values: a second
+  parse, in a scratch database that keeps insertion order, says which records they are); if
   the lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than
   DuckDB keeps), the load fails rather than report numbers that do not add up.
 - Raw events are not sorted by `event_timestamp`: an ORDER BY doubled the load time of 10M
@@ -49,12 +52,14 @@ Decisions worth knowing:
   meaning; compare tables with an ORDER BY.
 - Parquet has no line-level rejects: its columns must be the contract's columns in order with
   compatible types (integers widen to BIGINT, timestamp units other than microseconds are cast;
-  a time zone is refused), and `data_lines` is the parquet row count.
+  a time zone, a DOUBLE id, a text id are refused), no value a CSV line would be rejected for
+  (empty key, fraction of a second, infinity) is allowed, and `data_lines` is the row count.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import dataclasses
 import datetime as dt
@@ -72,9 +77,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement import load_batches
+from course_engagement import csv_values, load_batches
 from course_engagement.catalog import table_exists
-from course_engagement.contract import DATE_FORMAT, EVENTS, TABLES, TIMESTAMP_FORMAT, RawTable
+from course_engagement.contract import EVENTS, TABLES, RawTable
 from course_engagement.settings import Settings, duckdb_config
 from course_engagement.validation import validate_date
 
@@ -89,6 +94,7 @@ _CHUNK = 1 << 22  # 4 MiB: large enough to stream, small enough to stay in cache
 _HEADER_PROBE = 1 << 20  # a header longer than this is not a header
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXAMPLES = 3  # rejected lines quoted in a reject-share error
+_LINE_STEPS = 1_000  # lines to a rejected line within which stepping beats counting a chunk
 
 # A day of events delivered on its own: raw_events_2026-10-31.csv.
 DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
@@ -315,6 +321,37 @@ def check_parquet_schema(source: _Source, con: duckdb.DuckDBPyConnection) -> Non
         raise LoadError(
             f"{path} has column types the contract does not allow: {'; '.join(wrong)}. "
             "Timestamps must be naive UTC (no time zone); re-export the file"
+        )
+    _check_parquet_values(source, con)
+
+
+def _check_parquet_values(source: _Source, con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse values a CSV would reject: an empty key, a timestamp with a fraction of a second
+    or an infinite timestamp or date. Parquet has no lines to reject, so the file is refused."""
+    checks = [(source.table.key, f"{_quote(source.table.key)} IS NULL", "is empty")]
+    for name, kind in source.table.columns:
+        column = _quote(name)
+        if kind == "TIMESTAMP":
+            bad = f"NOT isfinite({column}) OR date_trunc('second', {column}) <> {column}"
+            checks.append((name, bad, "is not a whole-second YYYY-MM-DD HH:MM:SS timestamp"))
+        elif kind == "DATE":
+            checks.append((name, f"NOT isfinite({column})", "is not a YYYY-MM-DD date"))
+    counts = ", ".join(
+        f"count(*) FILTER ({bad}), min(file_row_number) FILTER ({bad})" for _, bad, _ in checks
+    )
+    found = con.execute(
+        f"SELECT {counts} FROM read_parquet(?, file_row_number = true)", [str(source.path)]
+    ).fetchone()
+    wrong = [
+        f"{name} {what} in {found[2 * i]} row(s), the first being row {found[2 * i + 1] + 1}"
+        for i, (name, _, what) in enumerate(checks)
+        if found[2 * i]
+    ]
+    if wrong:
+        raise LoadError(
+            f"{source.path} has values the contract does not allow: {'; '.join(wrong)}. Parquet "
+            "has no lines to reject one by one, so the file is refused; fix these rows and "
+            "re-export it"
         )
 
 
@@ -699,16 +736,15 @@ def _load_into(
         return _audit(source, scan.result(), data_lines, loaded, rejected, loaded_at)
 
     rejects_table = _temp_name("rejects", source)
-    columns = "{" + ", ".join(f"'{n}': '{t}'" for n, t in source.table.columns) + "}"
+    read = _read_csv_sql(
+        source.table,
+        f"store_rejects = true, rejects_table = '{rejects_table}', "
+        f"rejects_scan = '{_temp_name('reject_scans', source)}'",
+    )
     try:
         loaded = con.execute(
-            f"""INSERT INTO {target} SELECT *{_batch_column(source)} FROM read_csv(
-                ?, columns = {columns}, header = true, auto_detect = false,
-                delim = ',', quote = '"', escape = '"', strict_mode = true,
-                timestampformat = '{TIMESTAMP_FORMAT}', dateformat = '{DATE_FORMAT}',
-                store_rejects = true, rejects_table = '{rejects_table}',
-                rejects_scan = '{_temp_name("reject_scans", source)}'
-            )""",
+            f"INSERT INTO {target} "
+            f"{csv_values.checked_select(source.table, read, _batch_column(source))}",
             [str(source.path)],
         ).fetchone()[0]
     except duckdb.Error as exc:
@@ -717,7 +753,8 @@ def _load_into(
     byte_scan = scan.result()
     records = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]
     if loaded + records == byte_scan.physical_lines:
-        # Every record is exactly one physical line, so DuckDB's line numbers are physical ones.
+        # Every record is exactly one physical line and every value was exact, so DuckDB's
+        # line numbers are physical ones.
         if records:
             con.execute(
                 f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
@@ -726,7 +763,10 @@ def _load_into(
             )
         return _audit(source, byte_scan, byte_scan.physical_lines, loaded, records, loaded_at)
 
-    data_lines, rows = _reconcile_lines(con, source, target, rejects_table, loaded, byte_scan)
+    values = _value_problems(source, loaded)
+    data_lines, rows = _reconcile_lines(
+        con, source, target, rejects_table, loaded, byte_scan, values
+    )
     _insert_reject_rows(con, source.path.name, rows)
     return _audit(source, byte_scan, data_lines, loaded, len(rows), loaded_at)
 
@@ -736,6 +776,61 @@ def _batch_column(source: _Source) -> str:
     if source.load_batch_id is None:
         return ""
     return f", {int(source.load_batch_id)} AS {load_batches.BATCH_COLUMN}"
+
+
+def _read_csv_sql(table: RawTable, reject_options: str) -> str:
+    """`read_csv` of a contract file with every column as text (csv_values types them)."""
+    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in table.column_names) + "}"
+    return f"""read_csv(
+        ?, columns = {columns}, header = true, auto_detect = false,
+        delim = ',', quote = '"', escape = '"', strict_mode = true, {reject_options}
+    )"""
+
+
+@dataclass(frozen=True)
+class _ValueProblems:
+    """The records DuckDB parsed whose values are not exact, by their position among all the
+    records it parsed (0-based, file order), and the line breaks inside values per record."""
+
+    rejected: list[tuple[int, int, str, str]]  # (position, line breaks, columns, error)
+    breaks: list[tuple[int, int]]  # (position, line breaks) of every record that has any
+
+
+def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
+    """Parse the file again, only when its lines do not add up, to find which records the
+    value checks filtered out and where they sit.
+
+    This runs in a scratch in-memory database that keeps insertion order, outside the load's
+    transaction (whose row ids are not positions), so a row id is the record's position.
+    """
+    read = _read_csv_sql(source.table, "store_rejects = true")  # as the load, skips alike
+    config = duckdb_config(Settings.from_env()) | {"preserve_insertion_order": True}
+    with duckdb.connect(config=config) as scratch:
+        try:
+            scratch.execute(
+                f"CREATE TABLE record_values AS {csv_values.problems_select(source.table, read)}",
+                [str(source.path)],
+            )
+        except duckdb.Error as exc:
+            raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+        parsed, rejected, first, last = scratch.execute(
+            "SELECT count(*), count(error), min(rowid), max(rowid) FROM record_values"
+        ).fetchone()
+        if parsed - rejected != loaded or (parsed and (first, last) != (0, parsed - 1)):
+            raise LoadError(
+                f"{source.path}: {loaded} rows loaded, but a second parse finds "
+                f"{parsed - rejected} records with exact values; did the file change while it "
+                "was loaded? Load it again"
+            )
+        return _ValueProblems(
+            rejected=scratch.execute(
+                "SELECT rowid, breaks, column_name, error FROM record_values "
+                "WHERE error IS NOT NULL ORDER BY rowid"
+            ).fetchall(),
+            breaks=scratch.execute(
+                "SELECT rowid, breaks FROM record_values WHERE breaks > 0 ORDER BY rowid"
+            ).fetchall(),
+        )
 
 
 def _grouped_rejects_sql(rejects_table: str) -> str:
@@ -767,8 +862,10 @@ def _reconcile_lines(
     rejects_table: str,
     loaded: int,
     byte_scan: _ByteScan,
+    values: _ValueProblems,
 ) -> tuple[int, list[_RejectRow]]:
-    """The slow path: some record spans several physical lines, or a line is blank.
+    """The slow path: a value was not exact, some record spans several physical lines, or a
+    line is blank.
 
     Returns (data_lines, one reject row per rejected physical line) or raises when the lines do
     not add up.
@@ -792,17 +889,13 @@ def _reconcile_lines(
     ):
         starts = _line_numbers(mm, [r[0] for r in records])
         blanks = _blank_lines(mm)
-
-    rows = [_RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks]
-    for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
-        parts = (raw_line or "").replace("\r\n", "\n").split("\n")
-        rows.append(_RejectRow(start, column, error, parts[0]))
-        rows.extend(
-            _RejectRow(
-                start + k, column, f"part of the record starting on line {start}: {error}", p
-            )
-            for k, p in enumerate(parts[1:], start=1)
-        )
+        rows = [
+            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
+        ]
+        for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
+            parts = (raw_line or "").replace("\r\n", "\n").split("\n")
+            rows.extend(_record_rows(start, column, error, parts))
+        rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
     rows.sort(key=lambda r: r.line_number)
 
     accounted = loaded + breaks_in_values + len(rows)
@@ -815,6 +908,74 @@ def _reconcile_lines(
             f"closed{first} probably swallowed the rest; fix the quoting and reload"
         )
     return byte_scan.physical_lines - breaks_in_values, rows
+
+
+def _record_rows(start: int, column: str | None, error: str, parts: list[str]) -> list[_RejectRow]:
+    """One reject row per physical line of a rejected record that starts on line `start`."""
+    return [
+        _RejectRow(start, column, error, parts[0]),
+        *(
+            _RejectRow(
+                start + k, column, f"part of the record starting on line {start}: {error}", p
+            )
+            for k, p in enumerate(parts[1:], start=1)
+        ),
+    ]
+
+
+def _value_reject_rows(mm: mmap.mmap, values: _ValueProblems, taken: list[int]) -> list[_RejectRow]:
+    """Reject rows of the records with a value that is not exact, on their physical lines.
+
+    The records DuckDB parsed fill, in order, the physical lines that no structural reject or
+    blank line `taken` (sorted); a record fills one line plus one per line break in its values.
+    """
+    if not values.rejected:
+        return []
+    break_positions = [position for position, _ in values.breaks]
+    breaks_before = np.concatenate([[0], np.cumsum([b for _, b in values.breaks])])
+    starts, skipped = [], 0
+    for position, _, _, _ in values.rejected:  # ascending position, so ascending lines
+        free = position + int(breaks_before[bisect.bisect_left(break_positions, position)])
+        line = 2 + free + skipped
+        while skipped < len(taken) and taken[skipped] <= line:
+            skipped += 1
+            line += 1
+        starts.append(line)
+    wanted = sorted(
+        {
+            s + k
+            for s, (_, b, _, _) in zip(starts, values.rejected, strict=True)
+            for k in range(b + 1)
+        }
+    )
+    texts = dict(zip(wanted, _physical_lines(mm, wanted), strict=True))
+    rows = []
+    for start, (_, breaks, column, error) in zip(starts, values.rejected, strict=True):
+        rows.extend(
+            _record_rows(start, column, error, [texts[start + k] for k in range(breaks + 1)])
+        )
+    return rows
+
+
+def _physical_lines(mm: mmap.mmap, numbers: list[int]) -> list[str]:
+    """The text of each physical line (header = 1; sorted), without its line ending."""
+    texts, line, position = [], 1, 0
+    for number in numbers:
+        while number - line > _LINE_STEPS:  # far ahead: skip whole chunks while they end before
+            end = min(position + _CHUNK, len(mm))
+            newlines = mm[position:end].count(b"\n")
+            if end == len(mm) or line + newlines >= number:
+                break
+            line, position = line + newlines, end
+        while line < number:
+            found = mm.find(b"\n", position)
+            if found == -1:  # never for a line that was counted; do not loop forever
+                raise LoadError(f"line {number} is past the end of the file ({line} lines)")
+            position, line = found + 1, line + 1
+        end = mm.find(b"\n", position)
+        raw = mm[position : len(mm) if end == -1 else end]
+        texts.append(raw.decode("utf-8", errors="replace").removesuffix("\r"))
+    return texts
 
 
 def _line_numbers(mm: mmap.mmap, offsets: list[int]) -> list[int]:

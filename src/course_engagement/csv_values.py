@@ -1,0 +1,122 @@
+"""The SQL that turns a CSV's text into the contract's types without changing any value.
+
+DuckDB's own CSV casts are lenient: `12.6` becomes 13 in a BIGINT column, `0x3E9` 1001,
+`epoch` a timestamp, `25-01-01` the year 25, `yes` true. The loader therefore reads every column
+as text and keeps a value only if it is in the contract's plain format, i.e. if the typed value
+prints back as the very same text:
+
+- BIGINT: `-?[0-9]+` without leading zeros (`0` itself, never `007`, `-0` or `+7`), in range.
+- TIMESTAMP: `YYYY-MM-DD HH:MM:SS`, a real calendar date and time, year 0001-9999.
+- DATE: `YYYY-MM-DD`, likewise.
+- BOOLEAN: one of `contract.BOOLEAN_SPELLINGS`.
+- VARCHAR: any text, as delivered.
+
+An empty field is NULL, except in the table's key column, where it rejects the row. The check is
+one expression per column inside the same `read_csv` query (a round trip through the type is
+cheaper than a regular expression and is exactly the property we promise).
+"""
+
+from __future__ import annotations
+
+from course_engagement.contract import BOOLEAN_SPELLINGS, RawTable
+
+_SPELLINGS = list(BOOLEAN_SPELLINGS)
+_EXPECTED = {
+    "BIGINT": "expected a plain integer: digits, an optional leading minus, no leading zeros",
+    "TIMESTAMP": "expected YYYY-MM-DD HH:MM:SS",
+    "DATE": "expected YYYY-MM-DD",
+    "BOOLEAN": f"expected {', '.join(_SPELLINGS[:-1])} or {_SPELLINGS[-1]}",
+}
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def value_sql(column: str, kind: str) -> str:
+    """The typed value of a text column (NULL where the text is not exact: it is filtered)."""
+    text = _quote(column)
+    return text if kind == "VARCHAR" else f"TRY_CAST({text} AS {kind})"
+
+
+def _exact_sql(column: str, kind: str) -> str | None:
+    """True when the non-empty text is in the contract's format, NULL or false otherwise; None
+    when any text is (VARCHAR)."""
+    text = _quote(column)
+    if kind == "VARCHAR":
+        return None
+    if kind == "BIGINT":
+        return f"TRY_CAST({text} AS BIGINT)::VARCHAR = {text}"
+    if kind == "TIMESTAMP":  # the length excludes `infinity`, fractions and 5-digit years
+        return f"(length({text}) = 19 AND TRY_CAST({text} AS TIMESTAMP)::VARCHAR = {text})"
+    if kind == "DATE":
+        return f"(length({text}) = 10 AND TRY_CAST({text} AS DATE)::VARCHAR = {text})"
+    if kind == "BOOLEAN":
+        return f"{text} IN ({', '.join(_literal(s) for s in BOOLEAN_SPELLINGS)})"
+    raise ValueError(f"no exact text format for a {kind} column ({column}); add one here")
+
+
+def _ok_sql(column: str, kind: str, is_key: bool) -> str | None:
+    exact, text = _exact_sql(column, kind), _quote(column)
+    if is_key:
+        return f"({text} IS NOT NULL AND {exact or 'true'})"
+    return f"({text} IS NULL OR {exact})" if exact else None
+
+
+def checked_select(table: RawTable, relation: str, tail: str = "") -> str:
+    """SELECT the typed rows of `relation` (all text columns) whose every value is exact;
+    `tail` continues the select list (", 7 AS load_batch_id")."""
+    values = ", ".join(value_sql(name, kind) for name, kind in table.columns) + tail
+    checks = [_ok_sql(name, kind, name == table.key) for name, kind in table.columns]
+    where = " AND ".join(check for check in checks if check) or "true"
+    return f"SELECT {values} FROM {relation} WHERE {where}"
+
+
+def _problem_sql(column: str, kind: str, is_key: bool) -> str | None:
+    """Why a value is rejected, or NULL; in the words of DuckDB's own cast errors. None when
+    the column cannot be wrong."""
+    text, exact = _quote(column), _exact_sql(column, kind)
+    if not is_key and exact is None:
+        return None
+    empty = (
+        _literal(f'EMPTY KEY: column "{column}" is empty; a row without its key cannot be loaded')
+        if is_key
+        else "NULL"
+    )
+    if exact is None:
+        return f"CASE WHEN {text} IS NULL THEN {empty} END"
+    prefix = _literal(f'CAST: Error when converting column "{column}". Could not convert string "')
+    suffix = _literal(f"\" to '{kind}' without changing it; {_EXPECTED[kind]}")
+    return (
+        f"CASE WHEN {text} IS NULL THEN {empty} WHEN {exact} THEN NULL "
+        f"ELSE {prefix} || {text} || {suffix} END"
+    )
+
+
+def problems_select(table: RawTable, relation: str) -> str:
+    """One row per record of `relation`, in its order: the error (NULL when the record is
+    loaded), the rejected column names, and the line breaks inside its values."""
+    problems = [
+        (name, sql)
+        for name, kind in table.columns
+        if (sql := _problem_sql(name, kind, name == table.key))
+    ]
+    per_column = ", ".join(f"{sql} AS _problem_{i}" for i, (_, sql) in enumerate(problems))
+    breaks = " + ".join(
+        f"length({c}) - length(replace({c}, chr(10), ''))"
+        for c in (f"coalesce({_quote(name)}, '')" for name in table.column_names)
+    )
+    error = ", ".join(f"_problem_{i}" for i in range(len(problems)))
+    columns = ", ".join(
+        f"CASE WHEN _problem_{i} IS NOT NULL THEN {_literal(name)} END"
+        for i, (name, _) in enumerate(problems)
+    )
+    return (
+        f"SELECT nullif(concat_ws('; ', {error}), '') AS error, "
+        f"nullif(concat_ws(', ', {columns}), '') AS column_name, breaks "
+        f"FROM (SELECT {per_column}, {breaks} AS breaks FROM {relation})"
+    )
