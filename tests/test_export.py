@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import stat
 
 import duckdb
@@ -75,3 +76,75 @@ def test_a_failed_export_leaves_the_previous_report_untouched(mart_db, tmp_path)
         export_report(mart_db, reports, "2026-10-31")
     assert (reports / "course_engagement_2026-10-31.csv").read_bytes() == good
     assert len(list(reports.iterdir())) == 1
+
+
+def _mart_with_titles(db, rows) -> None:
+    """A mart whose (course_id, course_title, category, engagement_rate) rows are `rows`."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema analytics")
+        con.execute(
+            "create table analytics.mart_course_engagement (course_id integer, "
+            "course_title varchar, category varchar, level varchar, publisher varchar, "
+            "learners integer, active_learners integer, active_learners_30d integer, "
+            "total_quizzes_completed integer, total_videos_completed integer, "
+            "first_activity timestamp, last_activity timestamp, engagement_rate double, "
+            "as_of_date date)"
+        )
+        for course_id, title, category, rate in rows:
+            con.execute(
+                "insert into analytics.mart_course_engagement values "
+                "(?, ?, ?, 'beginner', 'Pub', 1, 1, 1, 0, 0, null, null, ?, date '2026-10-31')",
+                [course_id, title, category, rate],
+            )
+
+
+def test_text_cells_that_a_spreadsheet_would_run_get_one_leading_quote(tmp_path, capsys):
+    db = tmp_path / "mart.duckdb"
+    titles = ["=HYPERLINK(x)", "+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "'quoted", "Plain -x"]
+    _mart_with_titles(db, [(i, t, "-Design", -0.5) for i, t in enumerate(titles, start=1)])
+
+    report = export_report(db, tmp_path / "reports", "2026-10-31")
+
+    with report.path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["course_title"] for row in rows] == [
+        "'=HYPERLINK(x)", "'+1", "'-2", "'@SUM(A1)", "'\tTab", "'\rCR", "''quoted", "Plain -x"
+    ]  # fmt: skip
+    assert {row["category"] for row in rows} == {"'-Design"}
+    assert {row["engagement_rate"] for row in rows} == {"-0.5"}  # a number is never prefixed
+    assert [row["course_id"] for row in rows] == [str(i) for i in range(1, 9)]
+    assert [t[1:] for t in (row["course_title"] for row in rows[:7])] == titles[:7]  # reversible
+    assert report.replaced_cells == ()
+    assert "warning" not in capsys.readouterr().out
+
+
+def test_control_characters_become_replacement_characters_with_a_warning(tmp_path, capsys):
+    db = tmp_path / "mart.duckdb"
+    _mart_with_titles(
+        db,
+        [
+            (1, "Nul\x00byte", "Design", 0.5),
+            (2, "Line\nbreak and tab\t", "Esc\x1b", 0.5),
+            (3, "\x07=bell first", "Design", 0.5),
+        ],
+    )
+
+    report = export_report(db, tmp_path / "reports", "2026-10-31")
+
+    with report.path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["course_title"], row["category"]) for row in rows] == [
+        ("Nul\ufffdbyte", "Design"),
+        ("Line\nbreak and tab\t", "Esc\ufffd"),
+        ("\ufffd=bell first", "Design"),
+    ]
+    assert report.replaced_cells == (
+        "course 1 course_title",
+        "course 3 course_title",
+        "course 2 category",
+    )
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "warning: course_engagement_2026-10-31.csv: control characters replaced by U+FFFD in "
+        "3 cell(s): course 1 course_title; course 3 course_title; course 2 category; "
+        "fix them in the source export"
+    )

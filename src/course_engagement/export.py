@@ -10,6 +10,12 @@ matching `course_engagement_*.csv`, so nobody mistakes it for a report. An expor
 mid-write (kill -9, a lost machine) leaves one behind; the next export removes every temporary
 file whose process is gone. The mart must be for the report's date: a mart built for another
 date, or an empty one, is never written under this date's name.
+
+Text cells are guarded for spreadsheet readers (OWASP's CSV injection advice): one starting
+with `=`, `+`, `-`, `@`, a tab or a carriage return, or with `'`, gets a leading `'`, so
+stripping one leading `'` from a text cell that has one gives the mart's value back. Control
+characters other than tab, line feed and carriage return become U+FFFD, with a warning naming
+each cell. Numeric columns are written as they are.
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ REPORT_COLUMNS = (
 )
 REPORT_MODE = 0o644  # readable by the team, writable only by the pipeline's user
 REPORTS_DIR_MODE = 0o755  # the folder it creates for them: nobody else can add or replace one
+FORMULA_PREFIX = "'"  # what a text cell starting with a FORMULA_STARTS character gets
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", FORMULA_PREFIX)
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2: below 0x20 but tab, LF, CR
+REPLACEMENT_CHARACTER = "\ufffd"
 _TEMPORARY = re.compile(r"^\.course_engagement_.*\.csv\.(?P<pid>\d+)\..*\.tmp$")
 
 
@@ -52,6 +62,7 @@ class ExportError(RuntimeError):
 class Report:
     path: Path
     rows: int
+    replaced_cells: tuple[str, ...] = ()  # "course <id> <column>": control characters replaced
 
 
 def report_path(reports_dir: Path, ds: str) -> Path:
@@ -83,6 +94,32 @@ def remove_stale_temporaries(reports_dir: Path) -> list[Path]:
     return removed
 
 
+def _text_columns(con) -> set[str]:
+    described = con.execute(f"describe select {', '.join(REPORT_COLUMNS)} from {MART}")
+    return {name for name, kind, *_ in described.fetchall() if kind == "VARCHAR"}
+
+
+def _guarded(column: str) -> str:
+    """SQL for a text column: control characters to U+FFFD, then a `'` before a formula start."""
+    cleaned = f"regexp_replace({column}, '{CONTROL_CHARACTERS}', '{REPLACEMENT_CHARACTER}', 'g')"
+    starts = ", ".join("'" + start.replace("'", "''") + "'" for start in FORMULA_STARTS)
+    return (
+        f"case when left({column}, 1) in ({starts}) then '{FORMULA_PREFIX * 2}' || {cleaned} "
+        f"else {cleaned} end as {column}"
+    )
+
+
+def _cells_with_control_characters(con, text_columns: set[str]) -> tuple[str, ...]:
+    cells = []
+    for column in (c for c in REPORT_COLUMNS if c in text_columns):
+        found = con.execute(
+            f"select course_id from {MART} "
+            f"where regexp_matches({column}, '{CONTROL_CHARACTERS}') order by course_id"
+        ).fetchall()
+        cells += [f"course {course_id} {column}" for (course_id,) in found]
+    return tuple(cells)
+
+
 def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
     """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
     final = report_path(reports_dir, ds)
@@ -95,7 +132,6 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
         prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=reports_dir
     )
     os.close(handle)
-    columns = ", ".join(REPORT_COLUMNS)
     try:
         with connect_read_only(db_path, "export the report") as con:
             rows, dates = con.execute(
@@ -106,6 +142,9 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
                     f"{MART} is {'empty' if rows == 0 else f'built as of {dates}'}, not as of "
                     f"{as_of}; refusing to write {final}. Rebuild the marts for {as_of} first"
                 )
+            text_columns = _text_columns(con)
+            columns = ", ".join(_guarded(c) if c in text_columns else c for c in REPORT_COLUMNS)
+            replaced = _cells_with_control_characters(con, text_columns)
             con.execute(
                 f"copy (select {columns} from {MART} order by course_id) "
                 "to $path (format csv, header true, use_tmp_file false)",
@@ -116,5 +155,10 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    if replaced:
+        print(
+            f"warning: {final.name}: control characters replaced by U+FFFD in "
+            f"{len(replaced)} cell(s): {'; '.join(replaced)}; fix them in the source export"
+        )
     print(f"report written: {final} ({rows} rows)")
-    return Report(final, rows)
+    return Report(final, rows, replaced)
