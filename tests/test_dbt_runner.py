@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,26 +77,71 @@ def test_run_results_name_failing_nodes_with_message_and_failure_count(tmp_path)
     ]
 
 
+def _state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.read_text().rsplit(")", 1)[1].split()[0] if stat.exists() else "gone"
+
+
 def test_timeout_kills_the_whole_process_group(tmp_path):
-    """A hung dbt and any child it started are both gone after the timeout."""
+    """A hung dbt and any child it started are gone, not dying, when the timeout is raised."""
     pid_file = tmp_path / "child.pid"
-    script = f"sleep 300 & echo $! > {pid_file}; wait"
+    script = f"sleep 300 & echo $$ $! > {pid_file}; wait"
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
         dbt_runner.run_in_process_group(
             ["bash", "-c", script], env=dict(os.environ), cwd=tmp_path, timeout_s=1.5
         )
     assert time.monotonic() - started < 30
-    child = int(pid_file.read_text())
+    shell, child = (int(pid) for pid in pid_file.read_text().split())
+    assert {_state(shell), _state(child)} <= {"gone", "Z"}  # a zombie awaiting its reaper is dead
+
+
+PARENT = """
+import os, sys
+from pathlib import Path
+from course_engagement import dbt_runner
+dbt_runner.run_in_process_group(
+    ["bash", "-c", sys.argv[1]], env=dict(os.environ), cwd=Path(sys.argv[2]), timeout_s=300
+)
+"""
+
+
+def test_a_sigkilled_parent_takes_dbts_whole_process_group_with_it(tmp_path):
+    """The task process is SIGKILLed mid-layer: the guard, dbt (here a shell standing in for
+    it, started by the same code path) and the shell's own child all die within seconds."""
+    pid_file = tmp_path / "pids"
+    script = f"sleep 300 & echo $$ $! > {pid_file}.partial; mv {pid_file}.partial {pid_file}; wait"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, script, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        shell, child = (int(pid) for pid in pid_file.read_text().split())
+        group = os.getpgid(shell)
+        assert group not in {os.getpgid(parent.pid), shell}  # led by the guard, not the parent
+        assert sorted(dbt_runner.group_members(group)) == sorted([group, shell, child])
+    finally:
+        parent.kill()
+        parent.wait()
+
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
-        time.sleep(0.05)
-    state = (
-        Path(f"/proc/{child}/stat").read_text().split()[2]
-        if Path(f"/proc/{child}").exists()
-        else "gone"
+    while dbt_runner.group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert dbt_runner.group_members(group) == []
+    assert {_state(group), _state(shell), _state(child)} <= {"gone", "Z"}
+
+
+def test_the_guard_runs_nothing_when_its_parent_died_before_it_started(tmp_path):
+    """getppid() is not the pid it was given (here 1): the parent is gone, so the guard kills
+    its group before starting the command."""
+    marker = tmp_path / "ran"
+    guard = subprocess.run(
+        [sys.executable, "-m", "course_engagement.die_with_parent", "1", "touch", str(marker)],
+        start_new_session=True,
+        timeout=60,
     )
-    assert state in {"gone", "Z"}  # killed (a zombie awaiting its reaper counts as dead)
+    assert guard.returncode == -signal.SIGKILL
+    assert not marker.exists()
 
 
 def test_a_full_history_check_builds_every_node_and_says_so_to_dbt(tmp_path):

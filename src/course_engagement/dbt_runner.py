@@ -2,8 +2,8 @@
 
 Why a subprocess and not dbt's Python API: a task that times out or is killed must take dbt
 with it, or an orphaned dbt keeps the DuckDB write lock and every later run fails. The child
-runs in its own process group, and on timeout (or any exception while waiting) the whole group
-is killed.
+runs in its own process group, led by `die_with_parent` so the group dies with this process too;
+on timeout (or any exception while waiting) the whole group is killed and waited for.
 
 Why `run_results.json`: an exit code says only "something failed". The results file names
 every failing node with its message and failure count, which is what the task log must show.
@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,10 +171,13 @@ def run_in_process_group(
 ) -> tuple[int, str]:
     """Run `command` in its own process group; on timeout or interruption kill the group.
 
-    Returns (exit code, combined output); raises `subprocess.TimeoutExpired` after killing.
+    The group is led by `die_with_parent`, so it is killed too if this process dies (SIGKILL
+    included). Returns (exit code, combined output); raises `subprocess.TimeoutExpired` after
+    killing, once every process of the group has exited.
     """
+    guarded = [sys.executable, "-m", "course_engagement.die_with_parent", str(os.getpid())]
     process = subprocess.Popen(
-        command,
+        [*guarded, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -189,10 +193,36 @@ def run_in_process_group(
     return process.returncode, output
 
 
+GROUP_EXIT_WAIT_S = 30.0
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group `pgid`, from /proc."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp
+                    members.append(int(proc.name))
+    return members
+
+
 def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the group and wait until all of it has exited, not just its leader: a member
+    still dying (dbt under the guard) can hold the DuckDB lock a moment longer."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    if not Path("/proc/self/stat").exists():
+        return
+    deadline = time.monotonic() + GROUP_EXIT_WAIT_S
+    while (members := group_members(process.pid)) and time.monotonic() < deadline:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a member forked after the first kill
+        time.sleep(0.01)
+    if members:
+        print(f"warning: processes {members} of dbt's group did not exit after SIGKILL", flush=True)
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
