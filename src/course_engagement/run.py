@@ -8,6 +8,7 @@ then either run the DAG once in-process (`airflow dags test`) or start `airflow 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -79,6 +80,18 @@ def default_date(settings: Settings) -> str:
     )
 
 
+def count_report_rows(report: Path) -> int:
+    """Data rows of a CSV report, read as CSV: a quoted line break inside a title is one row."""
+    with report.open(newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+def terminal_text(value: object) -> str:
+    """A value as one terminal line: line breaks, tabs and other unprintables escaped (`\\n`)."""
+    text = "" if value is None else str(value)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
         rows = con.execute(
@@ -92,7 +105,7 @@ def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
             [limit],
         ).fetchall()
     header = ("course_id", "course_title", "learners", "active", "active_30d", "engagement")
-    table = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
+    table = [header, *[tuple(terminal_text(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print(f"\ntop {len(rows)} courses by learners active in the 30 days to {ds}:")
     for row in table:
@@ -128,7 +141,7 @@ def run(argv: list[str] | None = None) -> int:
     report = report_path(settings.reports_dir, ds)
     if not report.exists():
         raise SystemExit(f"error: the DAG finished but {report} is missing; see {log}")
-    rows = sum(1 for _ in report.open()) - 1
+    rows = count_report_rows(report)
     print(f"DAG run succeeded in {time.monotonic() - started:.1f}s")
     print(f"report: {report} ({rows} courses)")
     print_top_courses(settings, ds)
