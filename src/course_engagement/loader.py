@@ -474,7 +474,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 
 def _remove_empty_wal(db_path: Path) -> None:
     wal = db_path.with_name(db_path.name + ".wal")
-    if wal.exists() and wal.stat().st_size == 0:
+    if wal.is_file() and wal.stat().st_size == 0:
         wal.unlink()
 
 
@@ -1139,6 +1139,8 @@ def _share_message(
 
 
 def _remove_database(db_path: Path) -> None:
+    if not db_path.parent.is_dir():  # never created: its folder could not be
+        return
     for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
         leftover.unlink(missing_ok=True)
 
