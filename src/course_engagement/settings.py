@@ -13,6 +13,7 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 | `COURSE_ENGAGEMENT_OUTPUT_DIR`          | `<repo>/output`                    |
 | `AIRFLOW_HOME`                          | `<repo>/.airflow`                  |
 | `COURSE_ENGAGEMENT_MAX_REJECT_SHARE`    | `0.05`                             |
+| `COURSE_ENGAGEMENT_MAX_*_LOSS_SHARE`    | `0.10` (read by the quality gate)  |
 | `COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT` | `8GB`                              |
 | `COURSE_ENGAGEMENT_DUCKDB_THREADS`      | `2`                                |
 | `COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR`     | `.duckdb_tmp/` beside the database |
@@ -20,7 +21,8 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 DuckDB settings. Every process that writes the database applies the same three, so a build
 that fits on one machine fits in every step: the loader (and the benchmarks) call
 `duckdb_config()`, and dbt reads the same variables with the same defaults in the `config_options:`
-block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step).
+block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step);
+`dbt_runner` sets those variables to the validated values (`Settings.dbt_env()`).
 Read-only readers of the small marts (export, quality gate, notebook) keep DuckDB's defaults.
 
 - memory limit: DuckDB's own default is 80% of RAM per process, which two processes on one
