@@ -294,9 +294,18 @@ def test_dbt_gets_the_validated_values(
         ("it's.duckdb", 'its file name holds "\'"'),
         ("a#b.duckdb", "its file name holds '#'"),
         ("what?.duckdb", "its file name holds '?'"),
-        ("main.duckdb", "its stem 'main' is a name DuckDB reserves"),
-        ("system.duckdb", "its stem 'system' is a name DuckDB reserves"),
-        ("temp.duckdb", "its stem 'temp' is a name DuckDB reserves"),
+        (
+            "main.duckdb",
+            "dbt names the catalog after the stem 'main', a name DuckDB reserves",
+        ),
+        (
+            "system.duckdb",
+            "dbt names the catalog after the stem 'system', a name DuckDB reserves",
+        ),
+        (
+            "temp.duckdb",
+            "dbt names the catalog after the stem 'temp', a name DuckDB reserves",
+        ),
     ],
 )
 def test_database_file_names_duckdb_or_dbt_cannot_take_are_refused(

@@ -137,13 +137,13 @@ def share_from_env(name: str, default: float) -> float:
 
 
 def check_database_path(path: Path, name: str = DB_ENV) -> Path:
-    """`path`, or a SettingsError when DuckDB or dbt cannot take its file name."""
+    """`path`, or a SettingsError when dbt-duckdb cannot take its file name (quoting, catalog)."""
     unsafe = [c for c in _UNSAFE_FILE_CHARACTERS if c in path.name]
     if unsafe or path.stem.lower() in RESERVED_CATALOG_NAMES:
         reason = (
             f"its file name holds {' and '.join(repr(c) for c in unsafe)}"
             if unsafe
-            else f"its stem {path.stem!r} is a name DuckDB reserves"
+            else f"dbt names the catalog after the stem {path.stem!r}, a name DuckDB reserves"
         )
         raise SettingsError(
             f"{name}={str(path)!r} cannot be used: {reason}; "
