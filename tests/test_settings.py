@@ -8,6 +8,8 @@ the same defaults; these tests render its DuckDB options the way dbt does (Jinja
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -16,7 +18,15 @@ import yaml
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
-from course_engagement.settings import REPO_ROOT, Settings, SettingsError, duckdb_config
+from course_engagement import catalog, dbt_runner
+from course_engagement.settings import (
+    REPO_ROOT,
+    Settings,
+    SettingsError,
+    check_database_path,
+    duckdb_config,
+    memory_limit_bytes,
+)
 
 PROFILES = REPO_ROOT / "2-dbt_project" / "profiles.yml"
 DUCKDB_ENV = (
@@ -24,6 +34,10 @@ DUCKDB_ENV = (
     "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT",
     "COURSE_ENGAGEMENT_DUCKDB_THREADS",
     "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR",
+    "COURSE_ENGAGEMENT_MAX_REJECT_SHARE",
+    "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE",
+    "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE",
+    "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE",
 )
 
 
@@ -106,7 +120,7 @@ def test_every_duckdb_setting_is_overridden_by_the_same_variable(
 
 
 def test_empty_variables_mean_the_default(clean_env: pytest.MonkeyPatch) -> None:
-    for name in DUCKDB_ENV[1:]:
+    for name in DUCKDB_ENV[1:4]:
         clean_env.setenv(name, "")
     _compare()
 
@@ -145,3 +159,190 @@ def test_dbt_opens_cursor_after_cursor_once_a_query_has_spilled_to_disk(
     settings = "select current_setting('temp_directory'), current_setting('memory_limit')"
     assert second.execute(settings).fetchone() == (str(tmp_path / ".duckdb_tmp"), "38.1 MiB")
     assert second.execute("select count(*) from grouped").fetchone() == (2_000_000,)
+
+
+THREADS = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
+MEMORY = "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT"
+REJECT_SHARE = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
+MEMORY_SYNTAX = "(a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (THREADS, "0", f"{THREADS}='0' is not a whole number >= 1; use e.g. {THREADS}=2"),
+        (THREADS, "two", f"{THREADS}='two' is not a whole number >= 1; use e.g. {THREADS}=2"),
+        (
+            MEMORY,
+            "lots",
+            f"{MEMORY}='lots' is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"{MEMORY_SYNTAX}; use e.g. {MEMORY}=4GB",
+        ),
+        (
+            MEMORY,
+            "-1",
+            f"{MEMORY}='-1' is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"{MEMORY_SYNTAX}; use e.g. {MEMORY}=4GB",
+        ),
+        (
+            MEMORY,
+            "none",
+            f"{MEMORY}='none' is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"{MEMORY_SYNTAX}; use e.g. {MEMORY}=4GB",
+        ),
+        (
+            MEMORY,
+            "15MiB",
+            f"{MEMORY}='15MiB' is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"{MEMORY_SYNTAX}; use e.g. {MEMORY}=4GB",
+        ),
+        (
+            REJECT_SHARE,
+            "1.5",
+            f"{REJECT_SHARE}='1.5' is not a share between 0 and 1; use e.g. {REJECT_SHARE}=0.05",
+        ),
+        (
+            REJECT_SHARE,
+            "five percent",
+            f"{REJECT_SHARE}='five percent' is not a share between 0 and 1; "
+            f"use e.g. {REJECT_SHARE}=0.05",
+        ),
+        (
+            "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE",
+            "-0.1",
+            "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE='-0.1' is not a share between 0 and 1; "
+            "use e.g. COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE=0.1",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_the_value_and_a_good_example(
+    clean_env: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env()
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("limit", "size"),
+    [("4GB", 4 * 10**9), ("512MiB", 512 * 2**20), ("16MiB", 16 * 2**20), ("1.5 gb", 15 * 10**8)],
+)
+def test_memory_limits_in_duckdb_syntax_are_accepted_as_written(
+    clean_env: pytest.MonkeyPatch, limit: str, size: int
+) -> None:
+    clean_env.setenv(MEMORY, limit)
+    assert Settings.from_env().duckdb_memory_limit == limit
+    assert memory_limit_bytes(limit) == size
+
+
+def test_the_reject_share_is_a_setting(clean_env: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().max_reject_share == 0.05
+    clean_env.setenv(REJECT_SHARE, "0.2")
+    assert Settings.from_env().max_reject_share == 0.2
+
+
+def test_the_cli_exits_2_with_the_one_line_and_no_traceback(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    env = os.environ | {MEMORY: "lots"}
+    for command in ("load", "run"):
+        done = subprocess.run(
+            [sys.executable, "-m", "course_engagement.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (
+            f"error: {MEMORY}='lots' is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"{MEMORY_SYNTAX}; use e.g. {MEMORY}=4GB\n"
+        )
+
+
+def test_dbt_gets_the_validated_values(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env.setenv("COURSE_ENGAGEMENT_DB", str(tmp_path / "warehouse.duckdb"))
+    clean_env.setenv(THREADS, "03")
+    clean_env.setenv(MEMORY, "")
+    settings = Settings.from_env()
+    seen: list[dict[str, str]] = []
+
+    def record(command: list[str], *, env: dict[str, str], cwd: Path, timeout_s: float):
+        seen.append({name: env[name] for name in DUCKDB_ENV[:4]})  # what profiles.yml reads
+        return 1, "crashed before any node ran"
+
+    monkeypatch.setattr(dbt_runner, "run_in_process_group", record)
+    run_dir = tmp_path / "run" / "base"
+    with pytest.raises(dbt_runner.DbtTransientError):
+        dbt_runner.run_layer("base", "2026-03-10", settings, run_dir, full_history_checks=True)
+    assert seen == [
+        {
+            "COURSE_ENGAGEMENT_DB": str(tmp_path / "warehouse.duckdb"),
+            "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT": "8GB",
+            "COURSE_ENGAGEMENT_DUCKDB_THREADS": "3",
+            "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR": str(tmp_path / ".duckdb_tmp"),
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("it's.duckdb", 'its file name holds "\'"'),
+        ("a#b.duckdb", "its file name holds '#'"),
+        ("what?.duckdb", "its file name holds '?'"),
+        (
+            "main.duckdb",
+            "dbt names the catalog after the stem 'main', a name DuckDB reserves",
+        ),
+        (
+            "system.duckdb",
+            "dbt names the catalog after the stem 'system', a name DuckDB reserves",
+        ),
+        (
+            "temp.duckdb",
+            "dbt names the catalog after the stem 'temp', a name DuckDB reserves",
+        ),
+    ],
+)
+def test_database_file_names_duckdb_or_dbt_cannot_take_are_refused(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, name: str, reason: str
+) -> None:
+    clean_env.setenv("COURSE_ENGAGEMENT_DB", str(tmp_path / name))
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env()
+    assert str(error.value) == (
+        f"COURSE_ENGAGEMENT_DB={str(tmp_path / name)!r} cannot be used: {reason}; name the "
+        f"file like COURSE_ENGAGEMENT_DB={tmp_path / 'course_engagement.duckdb'}"
+    )
+
+
+def test_quotes_and_glob_characters_in_folder_names_are_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "it's [a] *?#" / "warehouse.duckdb"
+    assert check_database_path(path) == path
+
+
+@pytest.mark.parametrize(
+    ("message", "is_lock"),
+    [
+        (
+            'IO Error: Could not set lock on file "/x/warehouse.duckdb": Conflicting lock is '
+            "held in /usr/bin/python3 (PID 42)",
+            True,
+        ),
+        ('IO Error: Could not write file "/x/blocks.duckdb.wal": No space left on device', False),
+        ('IO Error: Cannot open file "/x/locked/warehouse.duckdb": Permission denied', False),
+        ("TransactionContext Error: cannot rollback - no transaction is active", False),
+    ],
+)
+def test_only_duckdbs_lock_message_is_a_lock_conflict(message: str, is_lock: bool) -> None:
+    assert catalog.is_lock_conflict(duckdb_io_error(message)) is is_lock
+
+
+def duckdb_io_error(message: str) -> BaseException:
+    import duckdb
+
+    return duckdb.IOException(message)

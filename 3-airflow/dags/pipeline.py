@@ -13,7 +13,7 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from course_engagement import pipeline
-from course_engagement.settings import Settings
+from course_engagement.settings import Settings, reports_dir_from_env
 
 DOC_MD = """
 ### course_engagement_pipeline
@@ -36,7 +36,7 @@ Builds `analytics.mart_course_engagement` (one row per catalogue course) and pub
 
 REPORT_ASSET = Asset(
     name="course_engagement_report",
-    uri=Settings.from_env().reports_dir.as_uri() + "/",
+    uri=reports_dir_from_env().as_uri() + "/",  # a bad setting fails the tasks, not the import
 )
 DEFAULT_ARGS = {
     "owner": "data-team",
@@ -82,16 +82,16 @@ def _context() -> tuple[Settings, str, str]:
 def course_engagement_pipeline():
     @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=20))
     def load_raw() -> dict[str, int]:
-        settings, _, _ = _context()
         with permanent_failures_fail_fast():
+            settings, _, _ = _context()
             return pipeline.load_raw(settings)
 
     def dbt_layer(layer: str):
         @task(task_id=f"run_{layer}", pool=pipeline.POOL, execution_timeout=timedelta(minutes=40))
         def run_layer() -> str:
-            settings, ds, run_id = _context()
             full_history = bool(get_current_context()["params"].get("full_history_checks"))
             with permanent_failures_fail_fast():
+                settings, ds, run_id = _context()
                 return pipeline.run_layer(
                     settings, layer, ds, run_id, full_history_checks=full_history
                 )
@@ -100,14 +100,14 @@ def course_engagement_pipeline():
 
     @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5))
     def check_mart_quality() -> int:
-        settings, _, _ = _context()
         with permanent_failures_fail_fast():
+            settings, _, _ = _context()
             return pipeline.check_mart_quality(settings)
 
     @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5), outlets=[REPORT_ASSET])
     def export_mart_report() -> dict:
-        settings, ds, _ = _context()
         with permanent_failures_fail_fast():
+            settings, ds, _ = _context()
             return pipeline.export_mart_report(settings, ds)
 
     (

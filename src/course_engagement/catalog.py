@@ -28,3 +28,12 @@ def newest_processed_load_batch(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(
         f"select coalesce(max(load_batch_id), 0) from {DEDUPLICATED_EVENTS}"
     ).fetchone()[0]
+
+
+# DuckDB's message when another process holds the file; no other IO error is a lock.
+LOCK_MESSAGE = "Could not set lock on file"
+
+
+def is_lock_conflict(error: BaseException | str | None) -> bool:
+    """True only for DuckDB's lock message (a full disk or a bad path is not a lock)."""
+    return error is not None and LOCK_MESSAGE.lower() in str(error).lower()

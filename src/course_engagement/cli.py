@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from course_engagement.settings import SettingsError
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("course_engagement.generate:main", "write seeded synthetic raw exports"),
     "load": ("course_engagement.loader:main", "load raw_*.csv|parquet into DuckDB's raw schema"),
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     program, sys.argv[0] = sys.argv[0], f"course-engagement {command}"
     try:
         return entry(rest)
+    except SettingsError as error:  # a bad variable: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
         sys.argv[0] = program
 

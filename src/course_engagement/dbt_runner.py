@@ -32,7 +32,6 @@ from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
 LAYERS = ("base", "intermediate", "marts")
-LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
 
 
 class DbtError(RuntimeError):
@@ -257,7 +256,7 @@ def run_layer(
     chosen = run_vars(settings, run_dir, full_history_checks=full_history_checks)
     command = build_command(layer, as_of_date, settings, run_dir, chosen)
     _reuse_parse(run_dir)
-    env = os.environ | {"COURSE_ENGAGEMENT_DB": str(settings.db_path)}
+    env = os.environ | settings.dbt_env()  # the validated values, not the raw variables
     print("running:", " ".join(command), flush=True)
     try:
         returncode, output = run_in_process_group(
@@ -278,8 +277,7 @@ def run_layer(
 
     failed = [node for node in result.nodes if node.status in {"fail", "error"}]
     tail = "\n".join(output.splitlines()[-25:])
-    lowered = output.lower()
-    if not result.nodes or any(marker in lowered for marker in LOCK_MARKERS):
+    if not result.nodes or catalog.is_lock_conflict(output):
         raise DbtTransientError(
             f"dbt build of models/{layer} failed before finishing (exit {returncode}); "
             "a lock held by another process or a crash, retrying may help",

@@ -60,12 +60,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import hashlib
 import mmap
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -78,13 +78,18 @@ import duckdb
 import numpy as np
 
 from course_engagement import csv_values, load_batches
-from course_engagement.catalog import table_exists
+from course_engagement.catalog import is_lock_conflict, table_exists
 from course_engagement.contract import EVENTS, TABLES, RawTable
-from course_engagement.settings import Settings, duckdb_config
+from course_engagement.paths import folder_problem, literal_pattern
+from course_engagement.settings import (
+    DEFAULT_MAX_REJECT_SHARE,
+    MAX_REJECT_SHARE_ENV,
+    Settings,
+    SettingsError,
+    check_database_path,
+    duckdb_config,
+)
 from course_engagement.validation import validate_date
-
-DEFAULT_MAX_REJECT_SHARE = 0.05
-MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
 
 RAW_SCHEMA = "raw"
 REJECTS_TABLE = f"{RAW_SCHEMA}.load_rejects"
@@ -302,7 +307,9 @@ def check_parquet_schema(source: _Source, con: duckdb.DuckDBPyConnection) -> Non
     if path.stat().st_size == 0:
         raise LoadError(f"{path} is empty (0 bytes); re-export the file")
     try:
-        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        described = con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?)", [literal_pattern(path)]
+        ).fetchall()
     except duckdb.Error as exc:
         raise LoadError(f"{path} cannot be read as parquet ({exc}); re-export the file") from None
     found = [row[0] for row in described]
@@ -340,7 +347,8 @@ def _check_parquet_values(source: _Source, con: duckdb.DuckDBPyConnection) -> No
         f"count(*) FILTER ({bad}), min(file_row_number) FILTER ({bad})" for _, bad, _ in checks
     )
     found = con.execute(
-        f"SELECT {counts} FROM read_parquet(?, file_row_number = true)", [str(source.path)]
+        f"SELECT {counts} FROM read_parquet(?, file_row_number = true)",
+        [literal_pattern(source.path)],
     ).fetchone()
     wrong = [
         f"{name} {what} in {found[2 * i]} row(s), the first being row {found[2 * i + 1] + 1}"
@@ -424,21 +432,50 @@ def load(
 
 
 def _share_limit(max_reject_share: float | None) -> float:
-    share_limit = max_reject_share if max_reject_share is not None else reject_share_from_env()
+    if max_reject_share is None:
+        return Settings.from_env().max_reject_share
+    share_limit = max_reject_share
     if not 0 <= share_limit <= 1:
         raise LoadError(f"max reject share must be between 0 and 1, got {share_limit}")
     return share_limit
 
 
 def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    problem = folder_problem(db_path.parent)
+    if problem:
+        raise LoadError(f"cannot create database {db_path}: {problem}")
     try:
         return duckdb.connect(str(db_path), config=duckdb_config(Settings.from_env()))
     except duckdb.Error as exc:
+        if not is_lock_conflict(exc):
+            raise LoadError(f"cannot open database {db_path}: {exc}") from None
         raise LoadError(
             f"cannot open database {db_path}: {exc}. If another process (dbt, Airflow, a "
             "notebook) holds it open, close that first"
         ) from None
+
+
+def _commit(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Commit, or a LoadError naming the file when it cannot be written (a full disk)."""
+    try:
+        con.commit()
+    except duckdb.Error as exc:
+        raise LoadError(
+            f"cannot write database {db_path}: {exc}. Nothing was loaded; free disk space "
+            "(or raise the file size limit) and load again"
+        ) from None
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open (a failed commit has already ended it)."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.rollback()
+
+
+def _remove_empty_wal(db_path: Path) -> None:
+    wal = db_path.with_name(db_path.name + ".wal")
+    if wal.is_file() and wal.stat().st_size == 0:
+        wal.unlink()
 
 
 def _load_in_transaction(
@@ -448,15 +485,18 @@ def _load_in_transaction(
     share_limit: float,
     loaded_at: datetime,
 ) -> list[FileAudit]:
-    with _connect(db_path) as con:
-        con.begin()
-        try:
-            _create_bookkeeping_tables(con)
-            audits = _load_sources(con, sources, scans, share_limit, loaded_at)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    try:
+        with _connect(db_path) as con:
+            con.begin()
+            try:
+                _create_bookkeeping_tables(con)
+                audits = _load_sources(con, sources, scans, share_limit, loaded_at)
+                _commit(con, db_path)
+            except BaseException:
+                _rollback(con)
+                raise
+    finally:
+        _remove_empty_wal(db_path)
     return audits
 
 
@@ -548,18 +588,21 @@ def append(
         )
     scans = {source.path: scan_bytes(source.path) for source in sources}
 
-    with _connect(db_path) as con:
-        con.begin()
-        try:
-            _create_bookkeeping_tables(con)
-            outcomes, to_load = _plan_append(con, db_path, sources, scans)
-            loaded_at = datetime.now(UTC).replace(tzinfo=None)
-            futures = {path: _done(scan) for path, scan in scans.items()}
-            audits = _load_sources(con, to_load, futures, share_limit, loaded_at)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    try:
+        with _connect(db_path) as con:
+            con.begin()
+            try:
+                _create_bookkeeping_tables(con)
+                outcomes, to_load = _plan_append(con, db_path, sources, scans)
+                loaded_at = datetime.now(UTC).replace(tzinfo=None)
+                futures = {path: _done(scan) for path, scan in scans.items()}
+                audits = _load_sources(con, to_load, futures, share_limit, loaded_at)
+                _commit(con, db_path)
+            except BaseException:
+                _rollback(con)
+                raise
+    finally:
+        _remove_empty_wal(db_path)
     by_name = {audit.file_name: audit for audit in audits} | outcomes
     return [by_name[source.path.name] for source in sources]
 
@@ -745,7 +788,7 @@ def _load_into(
         loaded = con.execute(
             f"INSERT INTO {target} "
             f"{csv_values.checked_select(source.table, read, _batch_column(source))}",
-            [str(source.path)],
+            [literal_pattern(source.path)],
         ).fetchone()[0]
     except duckdb.Error as exc:
         raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
@@ -809,7 +852,7 @@ def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
         try:
             scratch.execute(
                 f"CREATE TABLE record_values AS {csv_values.problems_select(source.table, read)}",
-                [str(source.path)],
+                [literal_pattern(source.path)],
             )
         except duckdb.Error as exc:
             raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
@@ -1026,7 +1069,7 @@ def _insert_reject_rows(
 def _load_parquet(
     con: duckdb.DuckDBPyConnection, source: _Source, target: str
 ) -> tuple[int, int, int]:
-    path = str(source.path)
+    path = literal_pattern(source.path)
     select = ", ".join(f"{_quote(n)}::{t}" for n, t in source.table.columns)
     select += _batch_column(source)
     try:
@@ -1096,20 +1139,10 @@ def _share_message(
 
 
 def _remove_database(db_path: Path) -> None:
+    if not db_path.parent.is_dir():  # never created: its folder could not be
+        return
     for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
         leftover.unlink(missing_ok=True)
-
-
-def reject_share_from_env() -> float:
-    value = os.environ.get(MAX_REJECT_SHARE_ENV)
-    if value is None or value == "":
-        return DEFAULT_MAX_REJECT_SHARE
-    try:
-        return float(value)
-    except ValueError:
-        raise LoadError(
-            f"{MAX_REJECT_SHARE_ENV}={value!r} is not a number; use a share like 0.05"
-        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1170,13 +1203,14 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser(Settings.from_env()).parse_args(argv)
     try:
+        args = _parser(Settings.from_env()).parse_args(argv)
+        check_database_path(args.db.expanduser(), "--db")
         if args.append:
             outcomes = append(args.append, args.db, max_reject_share=args.max_reject_share)
         else:
             outcomes = load(args.data_dir, args.db, max_reject_share=args.max_reject_share)
-    except LoadError as exc:
+    except (LoadError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for outcome in outcomes:

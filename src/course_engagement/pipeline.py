@@ -19,9 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from course_engagement import dbt_runner, export, loader, quality
+from course_engagement import catalog, dbt_runner, export, loader, quality
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
@@ -60,14 +58,10 @@ def load_raw(settings: Settings) -> dict[str, int]:
         audits = loader.load(settings.data_dir, settings.db_path)
     except loader.LoadError as error:
         # A file problem will not heal on retry; a database held by another process will.
-        if _is_lock_conflict(error.__context__):
+        if catalog.is_lock_conflict(error.__context__):
             raise quality.DatabaseBusyError(f"{error}; the task retries") from error
         raise
     return {audit.file_name: audit.loaded_rows for audit in audits}
-
-
-def _is_lock_conflict(error: BaseException | None) -> bool:
-    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 def run_layer(

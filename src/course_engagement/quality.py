@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from course_engagement.catalog import table_exists
+from course_engagement.catalog import is_lock_conflict, table_exists
 
 MART = "analytics.mart_course_engagement"
 CATALOGUE = "analytics.base_raw__courses"
@@ -61,7 +61,7 @@ def connect(db_path: Path, purpose: str, *, read_only: bool = True) -> duckdb.Du
     try:
         return duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+        if not is_lock_conflict(error):
             raise
         holder = "for writing" if read_only else "open"
         raise DatabaseBusyError(

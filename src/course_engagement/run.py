@@ -21,7 +21,8 @@ import duckdb
 from course_engagement import pipeline
 from course_engagement.airflow_launch import DAG_ID
 from course_engagement.export import report_path
-from course_engagement.settings import Settings
+from course_engagement.paths import folder_problem
+from course_engagement.settings import Settings, SettingsError
 from course_engagement.validation import validate_date
 
 
@@ -59,6 +60,19 @@ def ensure_metadata_db(settings: Settings) -> None:
         print(f"creating the Airflow metadata database in {settings.airflow_home} ...", flush=True)
         log = settings.airflow_home / "db_migrate.log"
         _logged(settings, [AIRFLOW, "db", "migrate"], "airflow db migrate", log)
+
+
+def check_folders(settings: Settings) -> None:
+    """Every folder a run writes in exists or can be created, and is writable."""
+    folders = (
+        ("COURSE_ENGAGEMENT_DB", settings.db_path.parent),
+        ("COURSE_ENGAGEMENT_OUTPUT_DIR", settings.output_dir),
+        ("AIRFLOW_HOME", settings.airflow_home),
+    )
+    for variable, folder in folders:
+        problem = folder_problem(folder)
+        if problem:
+            raise SettingsError(f"{variable}: {problem}")
 
 
 def default_date(settings: Settings) -> str:
@@ -128,6 +142,7 @@ def run(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    check_folders(settings)
     ds = args.date.isoformat() if args.date else default_date(settings)
     print(f"report date: {ds}{'' if args.date else ' (last day of activity in the data)'}")
     started = time.monotonic()

@@ -12,7 +12,8 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 | `COURSE_ENGAGEMENT_DATA_DIR`            | `<repo>/data`                      |
 | `COURSE_ENGAGEMENT_OUTPUT_DIR`          | `<repo>/output`                    |
 | `AIRFLOW_HOME`                          | `<repo>/.airflow`                  |
-| `COURSE_ENGAGEMENT_MAX_REJECT_SHARE`    | `0.05` (read by the loader)        |
+| `COURSE_ENGAGEMENT_MAX_REJECT_SHARE`    | `0.05`                             |
+| `COURSE_ENGAGEMENT_MAX_*_LOSS_SHARE`    | `0.10` (read by the quality gate)  |
 | `COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT` | `8GB`                              |
 | `COURSE_ENGAGEMENT_DUCKDB_THREADS`      | `2`                                |
 | `COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR`     | `.duckdb_tmp/` beside the database |
@@ -20,7 +21,8 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 DuckDB settings. Every process that writes the database applies the same three, so a build
 that fits on one machine fits in every step: the loader (and the benchmarks) call
 `duckdb_config()`, and dbt reads the same variables with the same defaults in the `config_options:`
-block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step).
+block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step);
+`dbt_runner` sets those variables to the validated values (`Settings.dbt_env()`).
 Read-only readers of the small marts (export, quality gate, notebook) keep DuckDB's defaults.
 
 - memory limit: DuckDB's own default is 80% of RAM per process, which two processes on one
@@ -33,11 +35,15 @@ Read-only readers of the small marts (export, quality gate, notebook) keep DuckD
   never in the repo's tracked files (.gitignore has `.duckdb_tmp/`).
 - `preserve_insertion_order = false` (not configurable): no table here has a meaningful row
   order, and keeping it costs memory on large inserts.
+
+Every value is validated here, up front (`SettingsError`: one line naming the variable, the
+value and a good example); the CLI prints it and exits 2, the DAG fails the task without retry.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +51,38 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_DUCKDB_MEMORY_LIMIT = "8GB"
 DEFAULT_DUCKDB_THREADS = 2
+DEFAULT_MAX_REJECT_SHARE = 0.05
 DUCKDB_TEMP_DIR_NAME = ".duckdb_tmp"
+
+DB_ENV = "COURSE_ENGAGEMENT_DB"
+MEMORY_LIMIT_ENV = "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
+TEMP_DIR_ENV = "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR"
+MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
+# read by course_engagement.quality; validated here so a bad one stops the run before it starts
+LOSS_SHARE_ENVS = (
+    "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE",
+    "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE",
+    "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE",
+)
+DEFAULT_MAX_LOSS_SHARE = 0.10
+
+MIN_MEMORY_LIMIT = 16 * 2**20  # below this DuckDB cannot build the marts
+_MEMORY_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_MEMORY_LIMIT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
+# DuckDB cannot open a file whose name holds these, nor one whose stem is a reserved catalog.
+_UNSAFE_FILE_CHARACTERS = ("'", "#", "?")
+RESERVED_CATALOG_NAMES = ("main", "system", "temp")
 
 
 class SettingsError(ValueError):
@@ -59,13 +96,60 @@ def _path_from_env(name: str, default: Path) -> Path:
 
 def _threads_from_env(name: str, default: int) -> int:
     value = os.environ.get(name) or str(default)
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SettingsError(f"{name}={value!r} is not a whole number >= 1; use e.g. {name}=2")
+    return int(value)
+
+
+def memory_limit_bytes(limit: str) -> int | None:
+    """Bytes of a DuckDB memory limit such as `4GB` or `512MiB`; None if not in that syntax."""
+    match = _MEMORY_LIMIT.fullmatch(limit)
+    if match is None or match[2].lower() not in _MEMORY_UNITS:
+        return None
+    return int(float(match[1]) * _MEMORY_UNITS[match[2].lower()])
+
+
+def _memory_limit_from_env(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    size = memory_limit_bytes(value)
+    if size is None or size < MIN_MEMORY_LIMIT:
+        raise SettingsError(
+            f"{name}={value!r} is not a memory limit of at least 16MiB in DuckDB syntax "
+            f"(a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB); use e.g. {name}=4GB"
+        )
+    return value
+
+
+def share_from_env(name: str, default: float) -> float:
+    """A share in 0..1 from `name`, or `default` when unset or empty."""
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
     try:
-        threads = int(value)
+        share = float(value)
     except ValueError:
-        threads = 0
-    if threads < 1:
-        raise SettingsError(f"{name}={value!r} is not a positive whole number; use e.g. {name}=2")
-    return threads
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise SettingsError(
+            f"{name}={value!r} is not a share between 0 and 1; use e.g. {name}={default}"
+        )
+    return share
+
+
+def check_database_path(path: Path, name: str = DB_ENV) -> Path:
+    """`path`, or a SettingsError when dbt-duckdb cannot take its file name (quoting, catalog)."""
+    unsafe = [c for c in _UNSAFE_FILE_CHARACTERS if c in path.name]
+    if unsafe or path.stem.lower() in RESERVED_CATALOG_NAMES:
+        reason = (
+            f"its file name holds {' and '.join(repr(c) for c in unsafe)}"
+            if unsafe
+            else f"dbt names the catalog after the stem {path.stem!r}, a name DuckDB reserves"
+        )
+        raise SettingsError(
+            f"{name}={str(path)!r} cannot be used: {reason}; "
+            f"name the file like {name}={path.with_name('course_engagement.duckdb')}"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -82,11 +166,14 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     duckdb_temp_dir: Path
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
 
     @classmethod
     def from_env(cls) -> Settings:
         root = REPO_ROOT
-        db_path = _path_from_env("COURSE_ENGAGEMENT_DB", root / "mock_data.duckdb")
+        db_path = check_database_path(_path_from_env(DB_ENV, root / "mock_data.duckdb"))
+        for name in LOSS_SHARE_ENVS:
+            share_from_env(name, DEFAULT_MAX_LOSS_SHARE)
         return cls(
             repo_root=root,
             data_dir=_path_from_env("COURSE_ENGAGEMENT_DATA_DIR", root / "data"),
@@ -95,19 +182,31 @@ class Settings:
             dbt_project_dir=root / "2-dbt_project",
             airflow_home=_path_from_env("AIRFLOW_HOME", root / ".airflow"),
             dags_dir=root / "3-airflow" / "dags",
-            duckdb_memory_limit=os.environ.get("COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT")
-            or DEFAULT_DUCKDB_MEMORY_LIMIT,
-            duckdb_threads=_threads_from_env(
-                "COURSE_ENGAGEMENT_DUCKDB_THREADS", DEFAULT_DUCKDB_THREADS
+            duckdb_memory_limit=_memory_limit_from_env(
+                MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT
             ),
-            duckdb_temp_dir=_path_from_env(
-                "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR", db_path.parent / DUCKDB_TEMP_DIR_NAME
-            ),
+            duckdb_threads=_threads_from_env(THREADS_ENV, DEFAULT_DUCKDB_THREADS),
+            duckdb_temp_dir=_path_from_env(TEMP_DIR_ENV, db_path.parent / DUCKDB_TEMP_DIR_NAME),
+            max_reject_share=share_from_env(MAX_REJECT_SHARE_ENV, DEFAULT_MAX_REJECT_SHARE),
         )
 
     @property
     def reports_dir(self) -> Path:
         return self.output_dir / "reports"
+
+    def dbt_env(self) -> dict[str, str]:
+        """The variables profiles.yml reads, set to the validated values."""
+        return {
+            DB_ENV: str(self.db_path),
+            MEMORY_LIMIT_ENV: self.duckdb_memory_limit,
+            THREADS_ENV: str(self.duckdb_threads),
+            TEMP_DIR_ENV: str(self.duckdb_temp_dir),
+        }
+
+
+def reports_dir_from_env() -> Path:
+    """The reports folder alone, for the DAG file at import time (validates nothing else)."""
+    return _path_from_env("COURSE_ENGAGEMENT_OUTPUT_DIR", REPO_ROOT / "output") / "reports"
 
 
 def duckdb_config(settings: Settings) -> dict[str, str | int | bool]:

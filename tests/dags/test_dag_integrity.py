@@ -60,3 +60,32 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(dag):
 def test_the_report_is_declared_as_an_asset(dag):
     export = dag.get_task("export_mart_report")
     assert [asset.name for asset in export.outlets] == ["course_engagement_report"]
+
+
+@pytest.mark.parametrize("task_id", CHAIN)
+def test_a_bad_setting_fails_every_task_at_once_without_retry(dag, task_id, monkeypatch):
+    """Each task reads the settings inside its no-retry guard (Airflow's task context is
+    stood in for: the guard, not the scheduler, is the subject)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    callable_ = dag.get_task(task_id).python_callable
+    context = {"ds": "2026-03-10", "run_id": "manual__x", "params": {}}
+    monkeypatch.setitem(callable_.__globals__, "get_current_context", lambda: context)
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DUCKDB_THREADS", "0")
+    with pytest.raises(AirflowFailException) as error:
+        callable_()
+    assert str(error.value) == (
+        "COURSE_ENGAGEMENT_DUCKDB_THREADS='0' is not a whole number >= 1; "
+        "use e.g. COURSE_ENGAGEMENT_DUCKDB_THREADS=2"
+    )
+
+
+def test_the_dag_file_imports_whatever_the_settings(airflow_env, monkeypatch):
+    import os
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT", "lots")
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    assert bag.import_errors == {}
+    assert list(bag.dags) == ["course_engagement_pipeline"]
