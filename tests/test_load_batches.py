@@ -124,7 +124,7 @@ def test_a_reload_that_drops_a_day_never_gives_its_number_to_another_file(tmp_pa
     db = tmp_path / "w.duckdb"
     load(data, db)
     (data / "raw_events_2024-03-02.csv").unlink()
-    load(data, db)
+    load(data, db, drop_missing_day_files=True)  # refused without it (event_files)
     assert _query(db, BATCHES_SQL) == [(1, "raw_events.csv", 2)]
     day = tmp_path / "raw_events_2024-03-03.csv"
     day.write_text(DAY_3)

@@ -14,7 +14,9 @@ import duckdb
 import pytest
 
 from course_engagement import cli, corrupt
-from course_engagement.loader import AlreadyLoaded, FileAudit, append, load, main
+from course_engagement.contract import EVENTS
+from course_engagement.event_files import DROP_MISSING_FLAG as DROP_FLAG
+from course_engagement.loader import AlreadyLoaded, FileAudit, LoadError, append, load, main
 
 USERS = """\
 id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted
@@ -305,19 +307,6 @@ def test_after_a_full_reload_with_the_day_file_appending_it_adds_nothing(tmp_pat
     assert fetch(db, "SELECT count(*) FROM raw.events") == [[(6,)]]
 
 
-def test_a_full_reload_without_the_day_file_forgets_it(history_db, day_2, tmp_path):
-    # the reload rebuilds raw.events from the folder, which does not hold the day file: its
-    # rows and rejects go, and it can be appended again
-    append([day_2], history_db, max_reject_share=0.5)
-    load(tmp_path / "data", history_db)
-    assert fetch(history_db, EVENTS_SQL, REJECTS_SQL) == [HISTORY_EVENTS, []]
-
-    (outcome,) = append([day_2], history_db, max_reject_share=0.5)
-
-    assert isinstance(outcome, FileAudit)
-    assert fetch(history_db, EVENTS_SQL) == [sorted(HISTORY_EVENTS + DAY_2_EVENTS)]
-
-
 def test_course_engagement_load_append_is_the_same_command(history_db, day_2, capsys):
     assert (
         cli.main(
@@ -331,9 +320,197 @@ def test_course_engagement_load_append_is_the_same_command(history_db, day_2, ca
     )
 
 
-def test_appending_from_outside_the_data_directory_says_a_reload_would_miss_it(
-    history_db, day_2, capsys
+def test_appending_from_outside_the_data_directory_warns_with_the_cp_to_keep_it(
+    history_db, day_2, tmp_path, capsys
 ):
-    _append_cli(history_db, day_2)
+    data_dir = tmp_path / "data"
+    args = ["--data-dir", str(data_dir), "--db", str(history_db), "--max-reject-share", "0.5"]
+    assert main([*args, "--append", str(day_2)]) == 0
 
-    assert "is not in the data directory" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"warning: {day_2} is not in the data directory {data_dir}; a full load "
+        "(course-engagement load) refuses to run until it is there. Keep it: "
+        f"cp {day_2} {data_dir}/\n"
+    )
+
+
+# ------------------------------------------------------ a full reload never drops a file silently
+
+SHA_DAY_2 = hashlib.sha256(DAY_2.encode()).hexdigest()
+
+
+def _loaded_at(db: Path, file_name: str) -> str:
+    (rows,) = fetch(
+        db, f"SELECT max(loaded_at) FROM raw.load_audit WHERE file_name = '{file_name}'"
+    )
+    return f"{rows[0][0]:%Y-%m-%d %H:%M:%S}"
+
+
+def test_the_audit_records_the_path_each_file_was_loaded_from(history_db, day_2, tmp_path):
+    append([day_2], history_db, max_reject_share=0.5)
+
+    (rows,) = fetch(
+        history_db, "SELECT file_name, source_path FROM raw.load_audit ORDER BY loaded_at, 1"
+    )
+    data_dir = (tmp_path / "data").resolve()
+    assert rows == [
+        ("raw_courses.csv", str(data_dir / "raw_courses.csv")),
+        ("raw_enrolments.csv", str(data_dir / "raw_enrolments.csv")),
+        ("raw_events.csv", str(data_dir / "raw_events.csv")),
+        ("raw_users.csv", str(data_dir / "raw_users.csv")),
+        ("raw_events_2024-03-02.csv", str(day_2.resolve())),
+    ]
+
+
+def test_a_full_reload_refuses_to_drop_a_day_appended_from_outside_the_folder(
+    history_db, day_2, tmp_path, capsys
+):
+    append([day_2], history_db, max_reject_share=0.5)
+    before = fetch(history_db, EVENTS_SQL, AUDIT_SQL, REJECTS_SQL)
+    data_dir = tmp_path / "data"
+
+    assert main(["--data-dir", str(data_dir), "--db", str(history_db)]) == 2
+
+    at = _loaded_at(history_db, day_2.name)
+    assert capsys.readouterr().err == (
+        f"error: raw.events holds events file(s) that are not in the data directory "
+        f"{data_dir}: raw_events_2024-03-02.csv (3 rows, sha256 {SHA_DAY_2}, loaded from "
+        f"{day_2.resolve()} at {at} UTC). A full load rebuilds raw.events from that folder and "
+        f"would drop their rows. Copy them into the folder (cp {day_2.resolve()} {data_dir}/) "
+        "and load again, or, to drop them knowingly, run course-engagement load "
+        "--drop-missing-day-files\n"
+    )
+    assert fetch(history_db, EVENTS_SQL, AUDIT_SQL, REJECTS_SQL) == before
+
+
+def test_a_day_file_removed_from_the_folder_is_refused_too(tmp_path):
+    data_dir = write_history(tmp_path / "data")
+    day_2 = write_day(data_dir, "raw_events_2024-03-02.csv", DAY_2)
+    db = tmp_path / "warehouse.duckdb"
+    load(data_dir, db, max_reject_share=0.5)
+    day_2.unlink()
+
+    with pytest.raises(LoadError, match=r"raw_events_2024-03-02\.csv \(3 rows, sha256 "):
+        load(data_dir, db, max_reject_share=0.5)
+
+    assert fetch(db, "SELECT count(*) FROM raw.events") == [[(6,)]]
+
+
+def test_a_day_kept_under_another_name_in_the_folder_is_not_missing(tmp_path):
+    data_dir = write_history(tmp_path / "data")
+    day_2 = write_day(data_dir, "raw_events_2024-03-02.csv", DAY_2)
+    db = tmp_path / "warehouse.duckdb"
+    load(data_dir, db, max_reject_share=0.5)
+    day_2.rename(data_dir / "raw_events_2024-03-03.csv")  # same rows, another name
+
+    audits = load(data_dir, db, max_reject_share=0.5)
+
+    assert [a.file_name for a in audits][-1] == "raw_events_2024-03-03.csv"
+    assert fetch(db, "SELECT count(*) FROM raw.events") == [[(6,)]]
+
+
+def test_the_history_file_may_change_format_between_loads(history_db, tmp_path):
+    data_dir = tmp_path / "data"
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in EVENTS.columns)
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{data_dir / 'raw_events.csv'}', header = true, "
+            f"columns = {{{columns}}})) TO '{data_dir / 'raw_events.parquet'}' (FORMAT parquet)"
+        )
+    (data_dir / "raw_events.csv").unlink()
+
+    audits = load(data_dir, history_db)  # raw_events.csv is not "missing": the history changed
+
+    assert [a.file_name for a in audits][-1] == "raw_events.parquet"
+    assert fetch(history_db, EVENTS_SQL) == [HISTORY_EVENTS]
+
+
+def test_drop_missing_day_files_drops_it_knowingly_and_says_so(history_db, day_2, tmp_path, capsys):
+    append([day_2], history_db, max_reject_share=0.5)
+    capsys.readouterr()
+
+    assert main(["--data-dir", str(tmp_path / "data"), "--db", str(history_db), DROP_FLAG]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "raw_users.csv: 1 data lines = 1 loaded + 0 rejected",
+        "raw_courses.csv: 1 data lines = 1 loaded + 0 rejected",
+        "raw_enrolments.csv: 1 data lines = 1 loaded + 0 rejected",
+        "raw_events.csv: 3 data lines = 3 loaded + 0 rejected",
+        f"raw_events_2024-03-02.csv: dropped from raw.events (3 rows, sha256 {SHA_DAY_2}, "
+        f"loaded from {day_2.resolve()}); not in the data directory, --drop-missing-day-files "
+        "given",
+    ]
+    assert fetch(history_db, EVENTS_SQL, REJECTS_SQL) == [HISTORY_EVENTS, []]
+    (outcome,) = append([day_2], history_db, max_reject_share=0.5)  # it can come back
+    assert isinstance(outcome, FileAudit)
+    assert fetch(history_db, EVENTS_SQL) == [sorted(HISTORY_EVENTS + DAY_2_EVENTS)]
+
+
+def test_drop_missing_day_files_is_refused_with_append(history_db, day_2, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", str(history_db), "--append", str(day_2), DROP_FLAG])
+
+    assert exit_.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith("error: argument --drop-missing-day-files: not allowed with argument --append")
+    )
+    assert fetch(history_db, "SELECT count(*) FROM raw.events") == [[(3,)]]
+
+
+def test_an_audit_table_without_source_path_is_migrated(history_db, day_2, tmp_path):
+    with duckdb.connect(str(history_db)) as con:  # as a database loaded before this change
+        con.execute("ALTER TABLE raw.load_audit DROP COLUMN source_path")
+    append([day_2], history_db, max_reject_share=0.5)
+
+    (rows,) = fetch(
+        history_db, "SELECT file_name, source_path FROM raw.load_audit ORDER BY loaded_at, 1"
+    )
+    assert rows[-1] == ("raw_events_2024-03-02.csv", str(day_2.resolve()))
+    assert {path for _, path in rows[:-1]} == {None}
+    with pytest.raises(LoadError) as refused:  # the history file has no recorded path
+        with duckdb.connect(str(history_db)) as con:
+            con.execute("UPDATE raw.load_audit SET source_path = NULL")
+        load(tmp_path / "data", history_db)
+    assert (
+        f"raw_events_2024-03-02.csv (3 rows, sha256 {SHA_DAY_2}, loaded from a path not "
+        "recorded (loaded before source paths were kept) at "
+    ) in str(refused.value)
+    assert "Copy them into the folder and load again" in str(refused.value)
+
+
+def test_a_folder_with_a_day_file_identical_to_raw_events_is_refused_naming_both(tmp_path):
+    data_dir = write_history(tmp_path / "data")
+    write_day(data_dir, "raw_events_2024-03-01.csv", HISTORY)
+    db = tmp_path / "warehouse.duckdb"
+
+    with pytest.raises(LoadError) as refused:
+        load(data_dir, db)
+
+    sha = hashlib.sha256(HISTORY.encode()).hexdigest()
+    assert str(refused.value) == (
+        f"{data_dir} holds the same events twice: raw_events.csv and "
+        f"raw_events_2024-03-01.csv (sha256 {sha}) are identical, so a full load would count "
+        "their rows twice. Keep one of each and remove the other copies from the data directory"
+    )
+    assert not db.exists()
+
+
+def test_one_day_under_two_names_in_the_folder_is_refused_naming_both(history_db, tmp_path):
+    data_dir = tmp_path / "data"
+    write_day(data_dir, "raw_events_2024-03-02.csv", DAY_2)
+    write_day(data_dir, "raw_events_2024-03-03.csv", DAY_2)
+    write_day(data_dir, "raw_events_2024-03-10.csv", DAY_10)
+    before = fetch(history_db, EVENTS_SQL, AUDIT_SQL)
+
+    with pytest.raises(
+        LoadError,
+        match=(
+            r"raw_events_2024-03-02\.csv and raw_events_2024-03-03\.csv "
+            rf"\(sha256 {SHA_DAY_2}\) are identical"
+        ),
+    ):
+        load(data_dir, history_db, max_reject_share=0.5)
+
+    assert fetch(history_db, EVENTS_SQL, AUDIT_SQL) == before

@@ -68,7 +68,7 @@ import hashlib
 import mmap
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,7 +77,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement import csv_values, load_batches
+from course_engagement import csv_values, event_files, load_batches
 from course_engagement.catalog import is_lock_conflict, table_exists
 from course_engagement.contract import EVENTS, TABLES, RawTable
 from course_engagement.paths import folder_problem, literal_pattern
@@ -399,12 +399,18 @@ def scan_bytes(path: Path) -> _ByteScan:
 
 
 def load(
-    data_dir: Path, db_path: Path, *, max_reject_share: float | None = None
-) -> list[FileAudit]:
+    data_dir: Path,
+    db_path: Path,
+    *,
+    max_reject_share: float | None = None,
+    drop_missing_day_files: bool = False,
+) -> list[FileAudit | event_files.DroppedFile]:
     """Load the four raw files, then every events day file, into `raw.*` in one transaction.
 
     `max_reject_share` defaults to COURSE_ENGAGEMENT_MAX_REJECT_SHARE or 5%. Raises LoadError on
-    any structural problem; the database is then unchanged.
+    any structural problem, on two events files with the same content, and on an events file
+    in raw.events that the folder lacks unless `drop_missing_day_files` (then reported as a
+    `DroppedFile`); the database is then unchanged.
     """
     share_limit = _share_limit(max_reject_share)
     sources = find_sources(data_dir)
@@ -422,13 +428,22 @@ def load(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         scans = {source.path: pool.submit(scan_bytes, source.path) for source in sources}
         try:
-            return _load_in_transaction(db_path, sources, scans, share_limit, loaded_at)
+            events = [source.path for source in sources if source.table == EVENTS]
+            if problem := event_files.duplicate_content(events, _sha256_of(scans)):
+                raise LoadError(problem)
+            return _load_in_transaction(
+                db_path, sources, scans, share_limit, loaded_at, drop_missing_day_files
+            )
         except BaseException:
             for future in scans.values():
                 future.cancel()
             if not db_existed:
                 _remove_database(db_path)
             raise
+
+
+def _sha256_of(scans: dict[Path, Future[_ByteScan]]) -> Callable[[Path], str]:
+    return lambda path: scans[path].result().sha256
 
 
 def _share_limit(max_reject_share: float | None) -> float:
@@ -484,12 +499,14 @@ def _load_in_transaction(
     scans: dict[Path, Future[_ByteScan]],
     share_limit: float,
     loaded_at: datetime,
-) -> list[FileAudit]:
+    drop_missing_day_files: bool,
+) -> list[FileAudit | event_files.DroppedFile]:
     try:
         with _connect(db_path) as con:
             con.begin()
             try:
                 _create_bookkeeping_tables(con)
+                dropped = _missing_event_files(con, sources, scans, drop_missing_day_files)
                 audits = _load_sources(con, sources, scans, share_limit, loaded_at)
                 _commit(con, db_path)
             except BaseException:
@@ -497,7 +514,25 @@ def _load_in_transaction(
                 raise
     finally:
         _remove_empty_wal(db_path)
-    return audits
+    return [*audits, *dropped]
+
+
+def _missing_event_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[_Source],
+    scans: dict[Path, Future[_ByteScan]],
+    drop: bool,
+) -> list[event_files.DroppedFile]:
+    """The day files in raw.events that the folder lacks: refused, or dropped if `drop`.
+
+    The history file (`raw_events.csv` or `.parquet`) is always replaced by the folder's own.
+    """
+    events = [source.path for source in sources if source.table == EVENTS]
+    days = [f for f in event_files.loaded_files(con) if _DAY_FILE_NAME.fullmatch(f.file_name)]
+    missing = event_files.missing_from_folder(days, events, _sha256_of(scans))
+    if missing and not drop:
+        raise LoadError(event_files.refusal(missing, events[0].parent))
+    return [event_files.DroppedFile(file) for file in missing]
 
 
 def _load_sources(
@@ -520,7 +555,7 @@ def _load_sources(
         return audits
     con.executemany(
         f"INSERT INTO {AUDIT_TABLE} (file_name, sha256, data_lines, loaded_rows, rejected_lines, "
-        "loaded_at, load_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "loaded_at, load_batch_id, source_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 a.file_name,
@@ -530,8 +565,9 @@ def _load_sources(
                 a.rejected_lines,
                 a.loaded_at,
                 a.load_batch_id,
+                str(source.path.resolve()),
             ]
-            for a in audits
+            for source, a in zip(sources, audits, strict=True)
         ],
     )
     load_batches.record(
@@ -648,9 +684,9 @@ def _plan_append(
             f"{db_path} was loaded before raw.events carried load batches; reload it once "
             f"(course-engagement load --db {db_path}), then append day files to it"
         )
-    current = _current_event_files(con)
-    by_sha = {sha: (name, at) for name, sha, at in current}
-    by_name = {name: (sha, at) for name, sha, at in current}
+    current = event_files.loaded_files(con)
+    by_sha = {file.sha256: (file.file_name, file.loaded_at) for file in current}
+    by_name = {file.file_name: (file.sha256, file.loaded_at) for file in current}
     outcomes: dict[str, AlreadyLoaded] = {}
     to_load: list[_Source] = []
     in_this_append: dict[str, str] = {}
@@ -673,19 +709,6 @@ def _plan_append(
             in_this_append[sha] = name
             to_load.append(source)
     return outcomes, to_load
-
-
-def _current_event_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, datetime]]:
-    """(file, sha256, loaded_at) of every events file in raw.events now, in batch order."""
-    return con.execute(
-        f"""
-        SELECT batches.file_name, batches.sha256, max(audit.loaded_at) AS loaded_at
-        FROM {load_batches.BATCHES_TABLE} AS batches
-        JOIN {AUDIT_TABLE} AS audit USING ({load_batches.BATCH_COLUMN}, file_name, sha256)
-        GROUP BY batches.{load_batches.BATCH_COLUMN}, batches.file_name, batches.sha256
-        ORDER BY batches.{load_batches.BATCH_COLUMN}
-        """
-    ).fetchall()
 
 
 def _done(scan: _ByteScan) -> Future[_ByteScan]:
@@ -713,11 +736,13 @@ def _create_bookkeeping_tables(con: duckdb.DuckDBPyConnection) -> None:
             loaded_rows BIGINT NOT NULL,
             rejected_lines BIGINT NOT NULL,
             loaded_at TIMESTAMP NOT NULL,
-            load_batch_id BIGINT
+            load_batch_id BIGINT,
+            source_path VARCHAR
         )"""
     )
-    # a database loaded before load batches existed
+    # a database loaded before load batches, or source paths, were recorded
     con.execute(f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS load_batch_id BIGINT")
+    con.execute(f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS source_path VARCHAR")
     load_batches.create_table(con)
 
 
@@ -1179,7 +1204,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         default=settings.db_path,
         help="DuckDB file to load into (default: %(default)s, env COURSE_ENGAGEMENT_DB)",
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--append",
         nargs="+",
         type=Path,
@@ -1188,6 +1214,14 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
             "add these raw_events_YYYY-MM-DD.csv files to raw.events, keeping history; a file "
             "already loaded (same sha256) adds nothing. Keep them in the data directory so a "
             "full reload includes them"
+        ),
+    )
+    mode.add_argument(
+        event_files.DROP_MISSING_FLAG,
+        action="store_true",
+        help=(
+            "full load only: drop from raw.events the events files the data directory no longer "
+            "holds (without it, such a load is refused, naming them)"
         ),
     )
     parser.add_argument(
@@ -1209,7 +1243,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.append:
             outcomes = append(args.append, args.db, max_reject_share=args.max_reject_share)
         else:
-            outcomes = load(args.data_dir, args.db, max_reject_share=args.max_reject_share)
+            outcomes = load(
+                args.data_dir,
+                args.db,
+                max_reject_share=args.max_reject_share,
+                drop_missing_day_files=args.drop_missing_day_files,
+            )
     except (LoadError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -1218,8 +1257,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.append or []:
         if path.resolve().parent != args.data_dir.resolve():
             print(
-                f"note: {path} is not in the data directory {args.data_dir}; a full reload "
-                "(course-engagement load) will not include it unless you copy it there",
+                f"warning: {path} is not in the data directory {args.data_dir}; a full load "
+                "(course-engagement load) refuses to run until it is there. Keep it: "
+                f"cp {path} {args.data_dir}/",
                 file=sys.stderr,
             )
     return 0
