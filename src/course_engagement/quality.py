@@ -9,15 +9,17 @@ file that lost most of its rows, still builds a consistent mart. So the gate als
 mart with the last report that was published before it: `analytics.pipeline_run_history` holds
 the key figures of every published report (one row per report date, written only after the
 report is in place, by `record_run`), and the gate fails when the mart has lost more than a
-configured share of its courses, learners or active learners since the latest report for an
-EARLIER date. A rerun of a date never compares with itself, and a backfill of an old date
-compares with the date before it. Thresholds come from the environment:
+configured share of any key figure since the latest report for an EARLIER date. A rerun of a
+date never compares with itself, and a backfill of an old date compares with the date before
+it. Thresholds come from the environment:
 
 - COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE (default 0.10): courses in the mart;
 - COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE (default 0.10): learners summed over courses;
-- COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE (default 0.10): active learners summed over
-  courses. Active "at any time up to as_of_date" only grows as events arrive, so a fall means
-  lost events (a header-only events export loads cleanly and would report zero activity).
+- COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE, ..._MAX_QUIZ_LOSS_SHARE,
+  ..._MAX_VIDEO_LOSS_SHARE, ..._MAX_COUNTED_EVENT_LOSS_SHARE (default 0): active learners,
+  quizzes and videos completed (summed over courses), and the counted row of
+  mart_event_reconciliation. These are cumulative totals: they only grow as events arrive, so
+  any fall means lost events (a reload that dropped a day, a header-only events export).
 
 To publish a real drop (courses retired), rerun that date with the variable set to 1.
 """
@@ -35,6 +37,7 @@ import duckdb
 from course_engagement.catalog import is_lock_conflict, table_exists
 
 MART = "analytics.mart_course_engagement"
+RECONCILIATION = "analytics.mart_event_reconciliation"
 CATALOGUE = "analytics.base_raw__courses"
 HISTORY = "analytics.pipeline_run_history"
 KEY_COLUMNS = ("course_id", "course_title", "learners", "active_learners", "active_learners_30d")
@@ -42,7 +45,18 @@ KEY_COLUMNS = ("course_id", "course_title", "learners", "active_learners", "acti
 MAX_COURSE_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE"
 MAX_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE"
 MAX_ACTIVE_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE"
-DEFAULT_MAX_LOSS_SHARE = 0.10
+MAX_QUIZ_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_QUIZ_LOSS_SHARE"
+MAX_VIDEO_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_VIDEO_LOSS_SHARE"
+MAX_COUNTED_EVENT_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COUNTED_EVENT_LOSS_SHARE"
+# Courses and learners can honestly shrink a little; cumulative totals never fall honestly.
+DEFAULT_MAX_LOSS_SHARE = {
+    MAX_COURSE_LOSS_ENV: 0.10,
+    MAX_LEARNER_LOSS_ENV: 0.10,
+    MAX_ACTIVE_LEARNER_LOSS_ENV: 0.0,
+    MAX_QUIZ_LOSS_ENV: 0.0,
+    MAX_VIDEO_LOSS_ENV: 0.0,
+    MAX_COUNTED_EVENT_LOSS_ENV: 0.0,
+}
 
 
 class QualityGateError(RuntimeError):
@@ -157,12 +171,14 @@ class RunFigures:
     active_learners_30d: int
     total_quizzes_completed: int
     total_videos_completed: int
+    counted_events: int | None  # None: a report recorded before the history kept it
 
 
 _FIGURES_SQL = f"""
     select max(as_of_date), count(*), coalesce(sum(learners), 0),
            coalesce(sum(active_learners), 0), coalesce(sum(active_learners_30d), 0),
-           coalesce(sum(total_quizzes_completed), 0), coalesce(sum(total_videos_completed), 0)
+           coalesce(sum(total_quizzes_completed), 0), coalesce(sum(total_videos_completed), 0),
+           (select coalesce(sum(event_rows), 0) from {RECONCILIATION} where reason = 'counted')
     from {MART}
 """
 
@@ -177,9 +193,16 @@ def previous_run(con: duckdb.DuckDBPyConnection, report_date: dt.date) -> RunFig
     """The latest published report for a date before `report_date` (never the same date)."""
     if not table_exists(con, HISTORY):
         return None
+    schema, table = HISTORY.split(".")
+    has_counted = con.execute(
+        "select count(*) from duckdb_columns() "
+        "where schema_name = ? and table_name = ? and column_name = 'counted_events'",
+        [schema, table],
+    ).fetchone()[0]
+    counted = "counted_events" if has_counted else "null"  # a history from before the column
     row = con.execute(
         f"""select report_date, courses, learners, active_learners, active_learners_30d,
-                   total_quizzes_completed, total_videos_completed
+                   total_quizzes_completed, total_videos_completed, {counted}
             from {HISTORY} where report_date < ? order by report_date desc limit 1""",
         [report_date],
     ).fetchone()
@@ -189,7 +212,7 @@ def previous_run(con: duckdb.DuckDBPyConnection, report_date: dt.date) -> RunFig
 def loss_share_from_env(name: str) -> float:
     value = os.environ.get(name, "")
     if value == "":
-        return DEFAULT_MAX_LOSS_SHARE
+        return DEFAULT_MAX_LOSS_SHARE[name]
     try:
         share = float(value)
     except ValueError:
@@ -218,8 +241,28 @@ def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]
             previous.active_learners,
             current.active_learners,
         ),
+        (
+            "total quizzes completed (summed over courses)",
+            MAX_QUIZ_LOSS_ENV,
+            previous.total_quizzes_completed,
+            current.total_quizzes_completed,
+        ),
+        (
+            "total videos completed (summed over courses)",
+            MAX_VIDEO_LOSS_ENV,
+            previous.total_videos_completed,
+            current.total_videos_completed,
+        ),
+        (
+            f"counted events ({RECONCILIATION})",
+            MAX_COUNTED_EVENT_LOSS_ENV,
+            previous.counted_events,
+            current.counted_events,
+        ),
     )
     for label, variable, before, now in compared:
+        if before is None or now is None:  # not recorded for the previous report
+            continue
         allowed = loss_share_from_env(variable)
         lost = (before - now) / before if before else 0.0
         if lost > allowed:
@@ -270,11 +313,17 @@ def record_run(db_path: Path, report_path: Path) -> RunFigures:
                 total_videos_completed bigint not null,
                 report_file varchar not null,
                 report_sha256 varchar not null,
-                recorded_at timestamp not null
+                recorded_at timestamp not null,
+                counted_events bigint
             )"""
         )
+        # a history recorded before counted events were kept: old rows stay null
+        con.execute(f"alter table {HISTORY} add column if not exists counted_events bigint")
         con.execute(
-            f"insert or replace into {HISTORY} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"""insert or replace into {HISTORY} (report_date, courses, learners,
+                active_learners, active_learners_30d, total_quizzes_completed,
+                total_videos_completed, report_file, report_sha256, recorded_at, counted_events)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 figures.report_date,
                 figures.courses,
@@ -286,6 +335,7 @@ def record_run(db_path: Path, report_path: Path) -> RunFigures:
                 report_path.name,
                 digest,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                figures.counted_events,
             ],
         )
         con.commit()

@@ -21,17 +21,15 @@ from course_engagement.settings import Settings
 
 MART = "analytics.mart_course_engagement"
 HISTORY = "analytics.pipeline_run_history"
+RECONCILIATION = "analytics.mart_event_reconciliation"
+COUNTED = 11  # event rows counted in the fixture build (mart_event_reconciliation)
 
 
 @pytest.fixture
 def settings(fixture_build: Build, tmp_path: Path, monkeypatch) -> Settings:
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(copy_db(fixture_build.db, tmp_path / "db")))
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
-    for variable in (
-        quality.MAX_COURSE_LOSS_ENV,
-        quality.MAX_LEARNER_LOSS_ENV,
-        quality.MAX_ACTIVE_LEARNER_LOSS_ENV,
-    ):
+    for variable in quality.DEFAULT_MAX_LOSS_SHARE:
         monkeypatch.delenv(variable, raising=False)
     return Settings.from_env()
 
@@ -79,8 +77,8 @@ def test_a_published_report_is_recorded_with_its_key_figures(settings: Settings)
     (row,) = query(
         settings.db_path,
         f"select report_date, courses, learners, active_learners, active_learners_30d, "
-        f"total_quizzes_completed, total_videos_completed, report_file, report_sha256 "
-        f"from {HISTORY}",
+        f"total_quizzes_completed, total_videos_completed, counted_events, report_file, "
+        f"report_sha256 from {HISTORY}",
     )
     assert row == (
         dt.date(2026, 3, 10),
@@ -90,6 +88,7 @@ def test_a_published_report_is_recorded_with_its_key_figures(settings: Settings)
         8,
         3,
         2,
+        COUNTED,
         "course_engagement_2026-03-10.csv",
         hashlib.sha256(report.read_bytes()).hexdigest(),
     )
@@ -135,6 +134,75 @@ def test_a_mart_that_lost_learners_or_activity_fails_naming_each_figure(
     assert reports(settings) == ["course_engagement_2026-03-09.csv"]
 
 
+def test_a_mart_that_lost_events_fails_on_every_cumulative_total_that_fell(
+    settings: Settings,
+) -> None:
+    mart_as_of(settings, "2026-03-09")
+    publish(settings, "2026-03-09")
+    mart_as_of(settings, "2026-03-10")
+    # what a reload that dropped one quiz and one video completion gives: learners, and here
+    # active learners, unchanged; only the totals show the loss
+    change(
+        settings,
+        f"update {MART} set total_quizzes_completed = total_quizzes_completed - 1, "
+        "total_videos_completed = total_videos_completed - 1 where course_id = 201",
+        f"update {RECONCILIATION} set event_rows = event_rows - 2 where reason = 'counted'",
+    )
+
+    with pytest.raises(quality.QualityGateError) as failure:
+        publish(settings, "2026-03-10")
+
+    assert failure.value.failures == [
+        f"{label} fell from {before} to {after} ({share} lost) since the report of 2026-03-09, "
+        f"above {variable} = 0.00%. If the drop is real, rerun this date with {variable}=1"
+        for label, before, after, share, variable in (
+            (
+                "total quizzes completed (summed over courses)",
+                3,
+                2,
+                "33.33%",
+                quality.MAX_QUIZ_LOSS_ENV,
+            ),
+            (
+                "total videos completed (summed over courses)",
+                2,
+                1,
+                "50.00%",
+                quality.MAX_VIDEO_LOSS_ENV,
+            ),
+            (
+                f"counted events ({RECONCILIATION})",
+                COUNTED,
+                COUNTED - 2,
+                "18.18%",
+                quality.MAX_COUNTED_EVENT_LOSS_ENV,
+            ),
+        )
+    ]
+    assert reports(settings) == ["course_engagement_2026-03-09.csv"]
+
+
+def test_an_old_history_without_counted_events_still_gates_and_is_migrated(
+    settings: Settings,
+) -> None:
+    mart_as_of(settings, "2026-03-09")
+    publish(settings, "2026-03-09")
+    change(settings, f"alter table {HISTORY} drop column counted_events")  # as recorded before
+    mart_as_of(settings, "2026-03-10")
+    change(settings, f"update {MART} set total_videos_completed = 0")
+
+    with pytest.raises(quality.QualityGateError) as failure:
+        publish(settings, "2026-03-10")
+    assert [f.split(" (")[0] for f in failure.value.failures] == ["total videos completed"]
+
+    mart_as_of(settings, "2026-03-09")
+    change(settings, f"update {MART} set total_videos_completed = 1 where course_id = 201")
+    publish(settings, "2026-03-09")  # the rerun records it with the column added back
+    assert query(settings.db_path, f"select report_date, counted_events from {HISTORY}") == [
+        (dt.date(2026, 3, 9), COUNTED)
+    ]
+
+
 def test_an_empty_mart_fails_the_gate_and_no_report_is_written(settings: Settings) -> None:
     change(settings, "delete from raw.courses", f"delete from {MART}")  # a header-only catalogue
 
@@ -154,7 +222,7 @@ def test_a_rerun_compares_with_the_previous_date_never_with_itself(settings: Set
     change(
         settings,
         f"insert into {HISTORY} values (date '2026-03-10', 100, 900, 800, 800, 0, 0, "
-        "'course_engagement_2026-03-10.csv', 'x', now()::timestamp)",
+        "'course_engagement_2026-03-10.csv', 'x', now()::timestamp, 8000)",
     )
     mart_as_of(settings, "2026-03-10")
 
