@@ -35,9 +35,11 @@ Decisions worth knowing:
   file under a name already loaded is refused, because appending it would count its rows
   twice. A full load reads `raw_events.csv` (or `.parquet`) and then every day file of the data
   directory in date order, so reloading the folder reproduces history plus every append: keep
-  appended files in the data directory. Each events file is a load batch: its rows carry its
-  number and `raw.load_batches` lists the batches in raw.events (course_engagement.load_batches);
-  the dbt models downstream take the batches they have not processed.
+  appended files in the data directory. A full load that would drop a day file raw.events
+  holds, or count one content twice, is refused (course_engagement.event_files). Each events
+  file is a load batch: its rows carry its number and `raw.load_batches` lists the batches in
+  raw.events (course_engagement.load_batches); the dbt models downstream take the batches they
+  have not processed.
 - A data line is a CSV record after the header. The generator writes one record per physical
   line; a quoted value with a line break (legal CSV) makes its record span several physical
   lines and it counts once. Blank lines carry no data but are not silently dropped either: each
