@@ -13,10 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from course_engagement import cli, corrupt
+from course_engagement import cli, corrupt, pipeline
 from course_engagement.contract import EVENTS
 from course_engagement.event_files import DROP_MISSING_FLAG as DROP_FLAG
 from course_engagement.loader import AlreadyLoaded, FileAudit, LoadError, append, load, main
+from course_engagement.settings import Settings
 
 USERS = """\
 id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted
@@ -381,6 +382,20 @@ def test_a_full_reload_refuses_to_drop_a_day_appended_from_outside_the_folder(
         "--drop-missing-day-files\n"
     )
     assert fetch(history_db, EVENTS_SQL, AUDIT_SQL, REJECTS_SQL) == before
+
+
+def test_the_dags_load_task_fails_permanently_rather_than_drop_an_appended_day(
+    history_db, day_2, tmp_path, monkeypatch
+):
+    append([day_2], history_db, max_reject_share=0.5)
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(history_db))
+    monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(tmp_path / "data"))
+
+    with pytest.raises(LoadError, match="--drop-missing-day-files") as refused:
+        pipeline.load_raw(Settings.from_env())
+
+    assert isinstance(refused.value, pipeline.PERMANENT_FAILURES)  # no retry into the same wall
+    assert fetch(history_db, EVENTS_SQL) == [sorted(HISTORY_EVENTS + DAY_2_EVENTS)]
 
 
 def test_a_day_file_removed_from_the_folder_is_refused_too(tmp_path):
