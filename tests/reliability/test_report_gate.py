@@ -14,9 +14,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from reliability_harness import Build, copy_db, query
+from reliability_data import AS_OF_DATE
+from reliability_harness import Build, copy_db, dbt_args, query
 
-from course_engagement import export, pipeline, quality
+from course_engagement import export, loader, pipeline, quality
+from course_engagement.contract import EVENTS
 from course_engagement.settings import Settings
 
 MART = "analytics.mart_course_engagement"
@@ -56,6 +58,12 @@ def history(settings: Settings) -> list[tuple]:
         settings.db_path,
         f"select report_date, courses, learners, active_learners from {HISTORY} order by 1",
     )
+
+
+def build_models(settings: Settings, dbt_worker, run_dir: Path) -> None:
+    """The DAG's three layers, models only, as of the fixture's date."""
+    result = dbt_worker.run(settings.db_path, *dbt_args("run", run_dir, AS_OF_DATE))
+    assert result.success, result.exception
 
 
 def reports(settings: Settings) -> list[str]:
@@ -180,6 +188,33 @@ def test_a_mart_that_lost_events_fails_on_every_cumulative_total_that_fell(
         )
     ]
     assert reports(settings) == ["course_engagement_2026-03-09.csv"]
+
+
+def test_a_reload_that_dropped_an_appended_day_is_refused_and_if_forced_the_gate_stops_it(
+    settings: Settings, fixture_build: Build, dbt_worker, tmp_path: Path
+) -> None:
+    # the incident: a day appended from outside the data folder, published, then a full reload
+    day = tmp_path / "incoming" / "raw_events_2026-03-10.csv"
+    day.parent.mkdir()
+    day.write_text(f"{EVENTS.header}\n100,1,201,quiz_submit,2026-03-10 08:00:00,s100,quiz:pass\n")
+    loader.append([day], settings.db_path)
+    build_models(settings, dbt_worker, tmp_path / "dbt1")
+    publish(settings, "2026-03-10")  # 4 quizzes (3 + Ada's new one), 12 counted events
+
+    with pytest.raises(loader.LoadError, match=r"raw_events_2026-03-10\.csv \(1 rows, sha256"):
+        pipeline.load_raw(settings)  # what the DAG's load task does
+    loader.load(fixture_build.data_dir, settings.db_path, drop_missing_day_files=True)
+    build_models(settings, dbt_worker, tmp_path / "dbt2")
+    mart_as_of(settings, "2026-03-11")  # the next day's run, on the same events
+
+    with pytest.raises(quality.QualityGateError) as failure:
+        publish(settings, "2026-03-11")
+
+    assert [f.split(" since")[0] for f in failure.value.failures] == [
+        "total quizzes completed (summed over courses) fell from 4 to 3 (25.00% lost)",
+        f"counted events ({RECONCILIATION}) fell from 12 to 11 (8.33% lost)",
+    ]
+    assert reports(settings) == ["course_engagement_2026-03-10.csv"]
 
 
 def test_an_old_history_without_counted_events_still_gates_and_is_migrated(
