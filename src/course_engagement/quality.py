@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from course_engagement.catalog import is_lock_conflict, table_exists
+from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES
 
 MART = "analytics.mart_course_engagement"
 RECONCILIATION = "analytics.mart_event_reconciliation"
@@ -48,15 +49,7 @@ MAX_ACTIVE_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE"
 MAX_QUIZ_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_QUIZ_LOSS_SHARE"
 MAX_VIDEO_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_VIDEO_LOSS_SHARE"
 MAX_COUNTED_EVENT_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COUNTED_EVENT_LOSS_SHARE"
-# Courses and learners can honestly shrink a little; cumulative totals never fall honestly.
-DEFAULT_MAX_LOSS_SHARE = {
-    MAX_COURSE_LOSS_ENV: 0.10,
-    MAX_LEARNER_LOSS_ENV: 0.10,
-    MAX_ACTIVE_LEARNER_LOSS_ENV: 0.0,
-    MAX_QUIZ_LOSS_ENV: 0.0,
-    MAX_VIDEO_LOSS_ENV: 0.0,
-    MAX_COUNTED_EVENT_LOSS_ENV: 0.0,
-}
+DEFAULT_MAX_LOSS_SHARE = DEFAULT_MAX_LOSS_SHARES  # per variable, kept with the other settings
 
 
 class QualityGateError(RuntimeError):

@@ -13,7 +13,7 @@ Environment variables and their defaults (the only list; SETUP.md repeats it for
 | `COURSE_ENGAGEMENT_OUTPUT_DIR`          | `<repo>/output`                    |
 | `AIRFLOW_HOME`                          | `<repo>/.airflow`                  |
 | `COURSE_ENGAGEMENT_MAX_REJECT_SHARE`    | `0.05`                             |
-| `COURSE_ENGAGEMENT_MAX_*_LOSS_SHARE`    | `0.10` (read by the quality gate)  |
+| `COURSE_ENGAGEMENT_MAX_*_LOSS_SHARE`    | `0.10` / `0` (the quality gate)    |
 | `COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT` | `8GB`                              |
 | `COURSE_ENGAGEMENT_DUCKDB_THREADS`      | `2`                                |
 | `COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR`     | `.duckdb_tmp/` beside the database |
@@ -60,12 +60,16 @@ THREADS_ENV = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
 TEMP_DIR_ENV = "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR"
 MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
 # read by course_engagement.quality; validated here so a bad one stops the run before it starts
-LOSS_SHARE_ENVS = (
-    "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE",
-    "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE",
-    "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE",
-)
-DEFAULT_MAX_LOSS_SHARE = 0.10
+# Courses and learners may honestly shrink a little; cumulative totals never fall honestly.
+DEFAULT_MAX_LOSS_SHARES = {
+    "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE": 0.10,
+    "COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE": 0.10,
+    "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE": 0.0,
+    "COURSE_ENGAGEMENT_MAX_QUIZ_LOSS_SHARE": 0.0,
+    "COURSE_ENGAGEMENT_MAX_VIDEO_LOSS_SHARE": 0.0,
+    "COURSE_ENGAGEMENT_MAX_COUNTED_EVENT_LOSS_SHARE": 0.0,
+}
+LOSS_SHARE_ENVS = tuple(DEFAULT_MAX_LOSS_SHARES)
 
 MIN_MEMORY_LIMIT = 16 * 2**20  # below this DuckDB cannot build the marts
 _MEMORY_UNITS = {
@@ -173,7 +177,7 @@ class Settings:
         root = REPO_ROOT
         db_path = check_database_path(_path_from_env(DB_ENV, root / "mock_data.duckdb"))
         for name in LOSS_SHARE_ENVS:
-            share_from_env(name, DEFAULT_MAX_LOSS_SHARE)
+            share_from_env(name, DEFAULT_MAX_LOSS_SHARES[name])
         return cls(
             repo_root=root,
             data_dir=_path_from_env("COURSE_ENGAGEMENT_DATA_DIR", root / "data"),
