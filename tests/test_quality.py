@@ -91,7 +91,7 @@ def _now(**changes: object) -> RunFigures:
 
 @pytest.fixture
 def default_shares(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in quality.DEFAULT_MAX_LOSS_SHARE:
+    for variable in quality.DEFAULT_MAX_LOSS_SHARES:
         monkeypatch.delenv(variable, raising=False)
 
 

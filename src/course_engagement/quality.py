@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from course_engagement.catalog import is_lock_conflict, table_exists
-from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES
+from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES, share_from_env
 
 MART = "analytics.mart_course_engagement"
 RECONCILIATION = "analytics.mart_event_reconciliation"
@@ -49,7 +48,6 @@ MAX_ACTIVE_LEARNER_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE"
 MAX_QUIZ_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_QUIZ_LOSS_SHARE"
 MAX_VIDEO_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_VIDEO_LOSS_SHARE"
 MAX_COUNTED_EVENT_LOSS_ENV = "COURSE_ENGAGEMENT_MAX_COUNTED_EVENT_LOSS_SHARE"
-DEFAULT_MAX_LOSS_SHARE = DEFAULT_MAX_LOSS_SHARES  # per variable, kept with the other settings
 
 
 class QualityGateError(RuntimeError):
@@ -202,19 +200,6 @@ def previous_run(con: duckdb.DuckDBPyConnection, report_date: dt.date) -> RunFig
     return None if row is None else RunFigures(*row)
 
 
-def loss_share_from_env(name: str) -> float:
-    value = os.environ.get(name, "")
-    if value == "":
-        return DEFAULT_MAX_LOSS_SHARE[name]
-    try:
-        share = float(value)
-    except ValueError:
-        share = -1.0
-    if not 0 <= share <= 1:
-        raise QualityGateError([f"{name}={value!r} is not a share between 0 and 1"])
-    return share
-
-
 def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]:
     """A failure per key figure that fell by more than its allowed share since `previous`."""
     if previous is None:
@@ -256,7 +241,7 @@ def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]
     for label, variable, before, now in compared:
         if before is None or now is None:  # not recorded for the previous report
             continue
-        allowed = loss_share_from_env(variable)
+        allowed = share_from_env(variable, DEFAULT_MAX_LOSS_SHARES[variable])
         lost = (before - now) / before if before else 0.0
         if lost > allowed:
             failures.append(

@@ -19,7 +19,7 @@ from reliability_harness import Build, copy_db, dbt_args, query
 
 from course_engagement import export, loader, pipeline, quality
 from course_engagement.contract import EVENTS
-from course_engagement.settings import Settings
+from course_engagement.settings import Settings, SettingsError
 
 MART = "analytics.mart_course_engagement"
 HISTORY = "analytics.pipeline_run_history"
@@ -31,7 +31,7 @@ COUNTED = 11  # event rows counted in the fixture build (mart_event_reconciliati
 def settings(fixture_build: Build, tmp_path: Path, monkeypatch) -> Settings:
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(copy_db(fixture_build.db, tmp_path / "db")))
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
-    for variable in quality.DEFAULT_MAX_LOSS_SHARE:
+    for variable in quality.DEFAULT_MAX_LOSS_SHARES:
         monkeypatch.delenv(variable, raising=False)
     return Settings.from_env()
 
@@ -290,8 +290,8 @@ def test_the_loss_thresholds_come_from_the_environment(
     publish(settings, "2026-03-10")  # 25% lost, 30% allowed
 
     monkeypatch.setenv(quality.MAX_COURSE_LOSS_ENV, "lots")
-    with pytest.raises(quality.QualityGateError, match="MAX_COURSE_LOSS_SHARE='lots' is not"):
-        publish(settings, "2026-03-10")
+    with pytest.raises(SettingsError, match="MAX_COURSE_LOSS_SHARE='lots' is not a share"):
+        publish(settings, "2026-03-10")  # a permanent failure in the DAG (a ValueError)
 
 
 def test_the_export_refuses_a_mart_built_for_another_date(settings: Settings) -> None:
