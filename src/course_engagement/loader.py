@@ -63,7 +63,6 @@ import bisect
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import mmap
 import os
 import re
@@ -77,9 +76,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement import csv_values, load_batches
+from course_engagement import csv_values, line_accounting, load_batches
 from course_engagement.catalog import table_exists
 from course_engagement.contract import EVENTS, TABLES, RawTable
+from course_engagement.line_accounting import HEADER_PROBE, ByteScan
 from course_engagement.settings import Settings, duckdb_config
 from course_engagement.validation import validate_date
 
@@ -90,11 +90,8 @@ RAW_SCHEMA = "raw"
 REJECTS_TABLE = f"{RAW_SCHEMA}.load_rejects"
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 
-_CHUNK = 1 << 22  # 4 MiB: large enough to stream, small enough to stay in cache for the hash
-_HEADER_PROBE = 1 << 20  # a header longer than this is not a header
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXAMPLES = 3  # rejected lines quoted in a reject-share error
-_LINE_STEPS = 1_000  # lines to a rejected line within which stepping beats counting a chunk
 
 # A day of events delivered on its own: raw_events_2026-10-31.csv.
 DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
@@ -102,11 +99,28 @@ _DAY_FILE_NAME = re.compile(rf"{DAY_FILE_PREFIX}(?P<date>.*)\.csv")
 _DAY_FILE_SQL_PATTERN = rf"{DAY_FILE_PREFIX}\d{{4}}-\d{{2}}-\d{{2}}\.csv"
 
 
+MAX_MESSAGE = 2_000  # characters of a LoadError; a quoted DuckDB error keeps MAX_DUCKDB_ERROR
+MAX_DUCKDB_ERROR = 500
+MAX_QUOTED = csv_values.MAX_QUOTED  # characters of a value quoted in a message
+
+
 class LoadError(Exception):
     """A problem with an input file (or the database) that stops the whole load.
 
-    The message names the file and says what to do; the database is left as it was.
+    The message names the file and says what to do; the database is left as it was. It is cut
+    to MAX_MESSAGE characters so a huge bad value cannot flood a log.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(shorten(message, MAX_MESSAGE))
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"... [{len(text):,} characters in all]"
+    return text[: limit - len(note)] + note
 
 
 @dataclass(frozen=True)
@@ -171,14 +185,6 @@ class _Source:
 
 
 @dataclass(frozen=True)
-class _ByteScan:
-    """What the bytes of a file say, independently of DuckDB."""
-
-    sha256: str
-    physical_lines: int  # after the header; a last line without a newline counts
-
-
-@dataclass(frozen=True)
 class _RejectRow:
     line_number: int
     column_name: str | None
@@ -240,13 +246,20 @@ def find_day_files(data_dir: Path) -> list[_Source]:
 def check_csv_header(source: _Source) -> None:
     """Fail on an empty file, an undecodable header or a header that is not the contract's."""
     path, table = source.path, source.table
+    if path.is_dir():
+        raise LoadError(
+            f"{path} is a directory, not a CSV file; remove or rename it and put the "
+            f"{path.name} export in its place"
+        )
     if path.stat().st_size == 0:
         raise LoadError(
             f"{path} is empty (0 bytes); expected at least the header line "
             f"{table.header!r}. Re-export the file"
         )
     with path.open("rb") as handle:
-        first = handle.read(_HEADER_PROBE).split(b"\n", 1)[0].removeprefix(_UTF8_BOM)
+        head = handle.read(HEADER_PROBE + 1)
+    _check_file_shape(path, head)
+    first = head.split(b"\n", 1)[0].removeprefix(_UTF8_BOM)
     try:
         text = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -255,13 +268,38 @@ def check_csv_header(source: _Source) -> None:
             f"0x{first[exc.start]:02x} at byte {exc.start}. Re-export the file as UTF-8 "
             "(e.g. `iconv -f latin1 -t utf-8`)"
         ) from None
-    found = next(csv.reader([text]), [])
+    try:
+        found = next(csv.reader([text]), [])
+    except csv.Error:  # a field above the csv module's limit: certainly not a column name
+        found = text.split(",")
     problem = describe_header_mismatch(table.column_names, found)
     if problem:
         raise LoadError(
-            f"{path} header does not match the contract: {problem}. "
-            f"Expected header: {table.header!r}; found: {text!r}. Fix the export, or change "
+            f"{path} header does not match the contract: {shorten(problem, MAX_QUOTED)}. "
+            f"Expected header: {table.header!r}; found: {shorten(text, MAX_QUOTED)!r}. "
+            "Fix the export, or change "
             "contract.py and the dbt sources together"
+        )
+
+
+def _check_file_shape(path: Path, head: bytes) -> None:
+    """Refuse a compressed file, one without a line break early on, and CR-only line endings."""
+    compressed = line_accounting.compression(head)
+    if compressed:
+        raise LoadError(
+            f"{path} is a {compressed} file, not a CSV; decompress it and load the CSV inside "
+            f"under the name {path.name}"
+        )
+    if b"\n" not in head[:HEADER_PROBE] and len(head) > HEADER_PROBE:
+        raise LoadError(
+            f"{path} has no line break in its first {HEADER_PROBE:,} bytes, so it has no CSV "
+            "header; it is not a CSV export (or its lines are not separated): re-export it"
+        )
+    first = head[:HEADER_PROBE].split(b"\n", 1)[0].rstrip(b"\r")
+    if b"\r" in first:
+        raise LoadError(
+            f"{path} has CR-only line endings (old Mac style): its header line ends with a bare "
+            "CR. Convert the line endings to LF or CRLF (e.g. `tr '\\r' '\\n'`) and reload"
         )
 
 
@@ -366,27 +404,6 @@ def _parquet_type_ok(actual: str, wanted: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Byte-level facts, computed in a worker thread while DuckDB parses.
-
-
-def scan_bytes(path: Path) -> _ByteScan:
-    """sha256 and the number of physical lines after the header, in one streaming pass."""
-    digest = hashlib.sha256()
-    newlines = 0
-    last = b""
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            chunk = view[:size]
-            digest.update(chunk)  # releases the GIL
-            newlines += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, size) == 10))
-            last = bytes(chunk[-1:])
-    lines = newlines + (1 if last not in (b"", b"\n") else 0)
-    return _ByteScan(digest.hexdigest(), max(lines - 1, 0))
-
-
-# ---------------------------------------------------------------------------------------------
 # Loading.
 
 
@@ -412,7 +429,8 @@ def load(
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     db_existed = db_path.exists()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        scans = {source.path: pool.submit(scan_bytes, source.path) for source in sources}
+        scan = line_accounting.scan_bytes
+        scans = {source.path: pool.submit(scan, source.path) for source in sources}
         try:
             return _load_in_transaction(db_path, sources, scans, share_limit, loaded_at)
         except BaseException:
@@ -444,7 +462,7 @@ def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
 def _load_in_transaction(
     db_path: Path,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     share_limit: float,
     loaded_at: datetime,
 ) -> list[FileAudit]:
@@ -463,7 +481,7 @@ def _load_in_transaction(
 def _load_sources(
     con: duckdb.DuckDBPyConnection,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     share_limit: float,
     loaded_at: datetime,
 ) -> list[FileAudit]:
@@ -509,7 +527,7 @@ def _load_sources(
 def _number_event_batches(
     con: duckdb.DuckDBPyConnection,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     *,
     replacing: bool,
 ) -> list[_Source]:
@@ -546,7 +564,7 @@ def append(
             f"database {db_path} does not exist; load the history first "
             f"(course-engagement load --db {db_path}), then append day files to it"
         )
-    scans = {source.path: scan_bytes(source.path) for source in sources}
+    scans = {source.path: line_accounting.scan_bytes(source.path) for source in sources}
 
     with _connect(db_path) as con:
         con.begin()
@@ -588,7 +606,7 @@ def _plan_append(
     con: duckdb.DuckDBPyConnection,
     db_path: Path,
     sources: list[_Source],
-    scans: dict[Path, _ByteScan],
+    scans: dict[Path, ByteScan],
 ) -> tuple[dict[str, AlreadyLoaded], list[_Source]]:
     """Split the files into those already in raw.events and those to load; refuse conflicts."""
     if not table_exists(con, f"{RAW_SCHEMA}.{EVENTS.name}"):
@@ -645,8 +663,8 @@ def _current_event_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
     ).fetchall()
 
 
-def _done(scan: _ByteScan) -> Future[_ByteScan]:
-    future: Future[_ByteScan] = Future()
+def _done(scan: ByteScan) -> Future[ByteScan]:
+    future: Future[ByteScan] = Future()
     future.set_result(scan)
     return future
 
@@ -694,7 +712,7 @@ def _create_table(
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, source: _Source, scan: Future[_ByteScan], loaded_at: datetime
+    con: duckdb.DuckDBPyConnection, source: _Source, scan: Future[ByteScan], loaded_at: datetime
 ) -> FileAudit:
     """Load one file. A day file is parsed into a staging table first, so its accounting sees
     its own rows only, then appended to the raw table."""
@@ -728,7 +746,7 @@ def _load_into(
     con: duckdb.DuckDBPyConnection,
     source: _Source,
     target: str,
-    scan: Future[_ByteScan],
+    scan: Future[ByteScan],
     loaded_at: datetime,
 ) -> FileAudit:
     if source.is_parquet:
@@ -748,7 +766,7 @@ def _load_into(
             [str(source.path)],
         ).fetchone()[0]
     except duckdb.Error as exc:
-        raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+        raise LoadError(_parse_error(source.path, exc)) from None
 
     byte_scan = scan.result()
     records = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]
@@ -757,7 +775,8 @@ def _load_into(
         # line numbers are physical ones.
         if records:
             con.execute(
-                f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
+                f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, "
+                f"left(raw_line, {line_accounting.RAW_LINE_KEPT}) "
                 f"FROM ({_grouped_rejects_sql(rejects_table)})",
                 [source.path.name],
             )
@@ -769,6 +788,23 @@ def _load_into(
     )
     _insert_reject_rows(con, source.path.name, rows)
     return _audit(source, byte_scan, data_lines, loaded, len(rows), loaded_at)
+
+
+def _parse_error(path: Path, exc: duckdb.Error) -> str:
+    """Why DuckDB refused the whole file, naming the line of a stray CR (its usual cause)."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        stray = line_accounting.stray_carriage_return(mm)
+    if stray:
+        line, column = stray
+        return (
+            f"{path}: line {line}, column {column} holds a carriage return (CR) inside an "
+            "unquoted value, which no CSV reader can place; remove it or quote the value, "
+            "then reload"
+        )
+    return (
+        f"{path} could not be parsed as CSV: {shorten(str(exc), MAX_DUCKDB_ERROR)}. "
+        "Fix the file (check its quoting and line endings) and reload"
+    )
 
 
 def _batch_column(source: _Source) -> str:
@@ -794,6 +830,7 @@ class _ValueProblems:
 
     rejected: list[tuple[int, int, str, str]]  # (position, line breaks, columns, error)
     breaks: list[tuple[int, int]]  # (position, line breaks) of every record that has any
+    parsed: int  # records the parser kept (loaded or rejected for a value)
 
 
 def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
@@ -812,7 +849,7 @@ def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
                 [str(source.path)],
             )
         except duckdb.Error as exc:
-            raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+            raise LoadError(_parse_error(source.path, exc)) from None
         parsed, rejected, first, last = scratch.execute(
             "SELECT count(*), count(error), min(rowid), max(rowid) FROM record_values"
         ).fetchone()
@@ -830,6 +867,7 @@ def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
             breaks=scratch.execute(
                 "SELECT rowid, breaks FROM record_values WHERE breaks > 0 ORDER BY rowid"
             ).fetchall(),
+            parsed=parsed,
         )
 
 
@@ -861,7 +899,7 @@ def _reconcile_lines(
     target: str,
     rejects_table: str,
     loaded: int,
-    byte_scan: _ByteScan,
+    byte_scan: ByteScan,
     values: _ValueProblems,
 ) -> tuple[int, list[_RejectRow]]:
     """The slow path: a value was not exact, some record spans several physical lines, or a
@@ -887,16 +925,24 @@ def _reconcile_lines(
         source.path.open("rb") as handle,
         mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm,
     ):
-        starts = _line_numbers(mm, [r[0] for r in records])
-        blanks = _blank_lines(mm)
-        rows = [
-            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
-        ]
+        starts = line_accounting.line_numbers(mm, [r[0] for r in records])
+        rows = []
         for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
             parts = (raw_line or "").replace("\r\n", "\n").split("\n")
             rows.extend(_record_rows(start, column, error, parts))
+        rows.extend(_long_line_rows(mm, {r.line_number for r in rows}))
+        blanks = line_accounting.blank_lines(
+            line_accounting.empty_lines(mm),
+            sorted(r.line_number for r in rows),
+            values.breaks,
+            values.parsed,
+        )
+        rows.extend(
+            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
+        )
         rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
     rows.sort(key=lambda r: r.line_number)
+    _check_distinct_lines(source, rows)
 
     accounted = loaded + breaks_in_values + len(rows)
     if accounted != byte_scan.physical_lines:
@@ -908,6 +954,35 @@ def _reconcile_lines(
             f"closed{first} probably swallowed the rest; fix the quoting and reload"
         )
     return byte_scan.physical_lines - breaks_in_values, rows
+
+
+def _long_line_rows(mm: mmap.mmap, rejected: set[int]) -> list[_RejectRow]:
+    """A reject row for each over-long line DuckDB skipped without a reject (longer than its
+    buffer); the stored raw line is cut to line_accounting.RAW_LINE_KEPT characters."""
+    return [
+        _RejectRow(
+            line,
+            None,
+            f"LINE SIZE OVER MAXIMUM: the line is longer than the CSV reader's buffer; only its "
+            f"first {line_accounting.RAW_LINE_KEPT:,} characters are kept here",
+            text,
+        )
+        for line, text in line_accounting.long_lines(mm)
+        if line not in rejected
+    ]
+
+
+def _check_distinct_lines(source: _Source, rows: list[_RejectRow]) -> None:
+    """Two rejects on one physical line mean two faults were mistaken for each other: the
+    totals could still add up with the wrong lines, so nothing is published."""
+    lines = [r.line_number for r in rows]
+    twice = sorted({line for line in lines if lines.count(line) > 1})
+    if twice:
+        raise LoadError(
+            f"{source.path}: line(s) {', '.join(map(str, twice[:10]))} are each accounted as "
+            "more than one rejected record, so the rejected lines cannot be identified; fix "
+            "those lines (quoting, blank or over-long lines) and reload"
+        )
 
 
 def _record_rows(start: int, column: str | None, error: str, parts: list[str]) -> list[_RejectRow]:
@@ -948,62 +1023,13 @@ def _value_reject_rows(mm: mmap.mmap, values: _ValueProblems, taken: list[int]) 
             for k in range(b + 1)
         }
     )
-    texts = dict(zip(wanted, _physical_lines(mm, wanted), strict=True))
+    texts = dict(zip(wanted, line_accounting.physical_lines(mm, wanted), strict=True))
     rows = []
     for start, (_, breaks, column, error) in zip(starts, values.rejected, strict=True):
         rows.extend(
             _record_rows(start, column, error, [texts[start + k] for k in range(breaks + 1)])
         )
     return rows
-
-
-def _physical_lines(mm: mmap.mmap, numbers: list[int]) -> list[str]:
-    """The text of each physical line (header = 1; sorted), without its line ending."""
-    texts, line, position = [], 1, 0
-    for number in numbers:
-        while number - line > _LINE_STEPS:  # far ahead: skip whole chunks while they end before
-            end = min(position + _CHUNK, len(mm))
-            newlines = mm[position:end].count(b"\n")
-            if end == len(mm) or line + newlines >= number:
-                break
-            line, position = line + newlines, end
-        while line < number:
-            found = mm.find(b"\n", position)
-            if found == -1:  # never for a line that was counted; do not loop forever
-                raise LoadError(f"line {number} is past the end of the file ({line} lines)")
-            position, line = found + 1, line + 1
-        end = mm.find(b"\n", position)
-        raw = mm[position : len(mm) if end == -1 else end]
-        texts.append(raw.decode("utf-8", errors="replace").removesuffix("\r"))
-    return texts
-
-
-def _line_numbers(mm: mmap.mmap, offsets: list[int]) -> list[int]:
-    """Physical line number (header = 1) of each byte offset; offsets must be sorted."""
-    numbers, line, position = [], 1, 0
-    for offset in offsets:
-        line += _count_newlines(mm, position, offset)
-        position = offset
-        numbers.append(line)
-    return numbers
-
-
-def _count_newlines(mm: mmap.mmap, start: int, end: int) -> int:
-    count = 0
-    for low in range(start, end, _CHUNK):
-        count += mm[low : min(low + _CHUNK, end)].count(b"\n")
-    return count
-
-
-def _blank_lines(mm: mmap.mmap) -> list[int]:
-    """Physical line numbers of empty lines (`\\n\\n` or `\\n\\r\\n`)."""
-    positions = []
-    for pattern in (b"\n\n", b"\n\r\n"):
-        found = mm.find(pattern)
-        while found != -1:
-            positions.append(found + 1)
-            found = mm.find(pattern, found + 1)
-    return _line_numbers(mm, sorted(positions))
 
 
 def _insert_reject_rows(
@@ -1018,7 +1044,7 @@ def _insert_reject_rows(
                 [r.line_number for r in rows],
                 [r.column_name for r in rows],
                 [r.error for r in rows],
-                [r.raw_line for r in rows],
+                [r.raw_line[: line_accounting.RAW_LINE_KEPT] for r in rows],
             ],
         )
 
@@ -1043,7 +1069,7 @@ def _load_parquet(
 
 def _audit(
     source: _Source,
-    scan: _ByteScan,
+    scan: ByteScan,
     data_lines: int,
     loaded: int,
     rejected: int,
