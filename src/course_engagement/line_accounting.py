@@ -151,10 +151,11 @@ def long_lines(mm: mmap.mmap, limit: int = MAX_LINE_SIZE) -> list[tuple[int, str
     while position < len(mm):
         end = min(position + CHUNK, len(mm))
         breaks = np.flatnonzero(np.frombuffer(mm[position:end], np.uint8) == 10) + position
-        for newline in breaks.tolist():
-            if newline - start > limit:
-                found.append((line, _text(mm, start, newline)))
-            line, start = line + 1, newline + 1
+        if len(breaks):
+            line_starts = np.concatenate([[start], breaks[:-1] + 1])
+            for k in np.flatnonzero(breaks - line_starts > limit).tolist():
+                found.append((line + k, _text(mm, int(line_starts[k]), int(breaks[k]))))
+            line, start = line + len(breaks), int(breaks[-1]) + 1
         position = end
     if len(mm) - start > limit:
         found.append((line, _text(mm, start, len(mm))))

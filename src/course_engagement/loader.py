@@ -13,7 +13,8 @@ Why it is built this way:
   file obeys `data_lines = loaded_rows + rejected_lines`, where `data_lines` is counted from the
   bytes of the file, independently of DuckDB. The count and the sha256 run in a thread while
   DuckDB parses, so they cost little wall time.
-- A problem with the file itself (missing, empty, wrong header, not UTF-8, too many rejects)
+- A problem with the file itself (missing, a directory, empty, compressed, CR-only line endings,
+  no line break in its first MiB, wrong header, not UTF-8, too many rejects)
   stops the load with a `LoadError` naming the file and what to do. All checks that need no
   database run before it is opened, and the load itself is one transaction, so a failed load
   leaves the database exactly as it was (a database file that did not exist is removed again).
@@ -38,15 +39,17 @@ Decisions worth knowing:
   appended files in the data directory. Each events file is a load batch: its rows carry its
   number and `raw.load_batches` lists the batches in raw.events (course_engagement.load_batches);
   the dbt models downstream take the batches they have not processed.
-- A data line is a CSV record after the header. The generator writes one record per physical
-  line; a quoted value with a line break (legal CSV) makes its record span several physical
-  lines and it counts once. Blank lines carry no data but are not silently dropped either: each
-  is a rejected line (`BLANK LINE`). When the fast accounting (each record is one physical line)
-  does not add up, the loader maps every reject to its physical line from its byte offset
+- A data line is a CSV record after the header. The generator writes one record per physical line;
+  a quoted value with a line break (legal CSV) makes its record span several physical lines and it
+  counts once (an empty line inside it too). Blank lines carry no data but are not silently
+  dropped either: each is a rejected line (`BLANK LINE`), as is a record longer than DuckDB's
+  reader buffer, which `read_csv` skips without a reject (`LINE SIZE OVER MAXIMUM`). The byte-
+  level facts come from `line_accounting`. When the fast accounting (each record is one physical
+  line) does not add up, the loader maps every reject to its physical line from its byte offset
   (DuckDB's rejects) or from its position among the parsed records (inexact values: a second
-  parse, in a scratch database that keeps insertion order, says which records they are); if
-  the lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than
-  DuckDB keeps), the load fails rather than report numbers that do not add up.
+  parse, in a scratch database that keeps insertion order, says which records they are); if the
+  lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than DuckDB
+  keeps), the load fails rather than report numbers that do not add up.
 - Raw events are not sorted by `event_timestamp`: an ORDER BY doubled the load time of 10M
   events (13.4 s against 6.9 s), far outside the speed budget. Row order in `raw` carries no
   meaning; compare tables with an ORDER BY.
