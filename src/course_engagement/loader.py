@@ -943,7 +943,13 @@ def _reconcile_lines(
         rows.extend(
             _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
         )
-        rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
+        try:
+            rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
+        except ValueError as exc:  # a record placed past the end: the counts disagree
+            raise LoadError(
+                f"{source.path}: {exc}; the rejected records cannot be placed on their lines. "
+                "Did the file change while it was loaded? Load it again"
+            ) from None
     rows.sort(key=lambda r: r.line_number)
     _check_distinct_lines(source, rows)
 
