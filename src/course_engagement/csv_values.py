@@ -21,6 +21,7 @@ from __future__ import annotations
 from course_engagement.contract import BOOLEAN_SPELLINGS, RawTable
 
 _SPELLINGS = list(BOOLEAN_SPELLINGS)
+MAX_QUOTED = 200  # characters of a rejected value quoted in its error
 _EXPECTED = {
     "BIGINT": "expected a plain integer: digits, an optional leading minus, no leading zeros",
     "TIMESTAMP": "expected YYYY-MM-DD HH:MM:SS",
@@ -93,7 +94,15 @@ def _problem_sql(column: str, kind: str, is_key: bool) -> str | None:
     suffix = _literal(f"\" to '{kind}' without changing it; {_EXPECTED[kind]}")
     return (
         f"CASE WHEN {text} IS NULL THEN {empty} WHEN {exact} THEN NULL "
-        f"ELSE {prefix} || {text} || {suffix} END"
+        f"ELSE {prefix} || {_shown(text)} || {suffix} END"
+    )
+
+
+def _shown(text: str) -> str:
+    """SQL: the value as quoted in an error, cut to MAX_QUOTED characters."""
+    return (
+        f"CASE WHEN length({text}) <= {MAX_QUOTED} THEN {text} ELSE left({text}, {MAX_QUOTED})"
+        f" || '... (' || length({text}) || ' characters)' END"
     )
 
 

@@ -13,7 +13,8 @@ Why it is built this way:
   file obeys `data_lines = loaded_rows + rejected_lines`, where `data_lines` is counted from the
   bytes of the file, independently of DuckDB. The count and the sha256 run in a thread while
   DuckDB parses, so they cost little wall time.
-- A problem with the file itself (missing, empty, wrong header, not UTF-8, too many rejects)
+- A problem with the file itself (missing, a directory, empty, compressed, CR-only line endings,
+  no line break in its first MiB, wrong header, not UTF-8, too many rejects)
   stops the load with a `LoadError` naming the file and what to do. All checks that need no
   database run before it is opened, and the load itself is one transaction, so a failed load
   leaves the database exactly as it was (a database file that did not exist is removed again).
@@ -40,15 +41,17 @@ Decisions worth knowing:
   file is a load batch: its rows carry its number and `raw.load_batches` lists the batches in
   raw.events (course_engagement.load_batches); the dbt models downstream take the batches they
   have not processed.
-- A data line is a CSV record after the header. The generator writes one record per physical
-  line; a quoted value with a line break (legal CSV) makes its record span several physical
-  lines and it counts once. Blank lines carry no data but are not silently dropped either: each
-  is a rejected line (`BLANK LINE`). When the fast accounting (each record is one physical line)
-  does not add up, the loader maps every reject to its physical line from its byte offset
+- A data line is a CSV record after the header. The generator writes one record per physical line;
+  a quoted value with a line break (legal CSV) makes its record span several physical lines and it
+  counts once (an empty line inside it too). Blank lines carry no data but are not silently
+  dropped either: each is a rejected line (`BLANK LINE`), as is a record longer than DuckDB's
+  reader buffer, which `read_csv` skips without a reject (`LINE SIZE OVER MAXIMUM`). The byte-
+  level facts come from `line_accounting`. When the fast accounting (each record is one physical
+  line) does not add up, the loader maps every reject to its physical line from its byte offset
   (DuckDB's rejects) or from its position among the parsed records (inexact values: a second
-  parse, in a scratch database that keeps insertion order, says which records they are); if
-  the lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than
-  DuckDB keeps), the load fails rather than report numbers that do not add up.
+  parse, in a scratch database that keeps insertion order, says which records they are); if the
+  lines still cannot be accounted for (e.g. an unterminated quote that swallowed more than DuckDB
+  keeps), the load fails rather than report numbers that do not add up.
 - Raw events are not sorted by `event_timestamp`: an ORDER BY doubled the load time of 10M
   events (13.4 s against 6.9 s), far outside the speed budget. Row order in `raw` carries no
   meaning; compare tables with an ORDER BY.
@@ -66,7 +69,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import mmap
 import re
 import sys
@@ -79,9 +81,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement import csv_values, event_files, load_batches
+from course_engagement import csv_values, event_files, line_accounting, load_batches
 from course_engagement.catalog import is_lock_conflict, table_exists
 from course_engagement.contract import EVENTS, TABLES, RawTable
+from course_engagement.line_accounting import HEADER_PROBE, ByteScan
 from course_engagement.paths import folder_problem, literal_pattern
 from course_engagement.settings import (
     DEFAULT_MAX_REJECT_SHARE,
@@ -97,11 +100,8 @@ RAW_SCHEMA = "raw"
 REJECTS_TABLE = f"{RAW_SCHEMA}.load_rejects"
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 
-_CHUNK = 1 << 22  # 4 MiB: large enough to stream, small enough to stay in cache for the hash
-_HEADER_PROBE = 1 << 20  # a header longer than this is not a header
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXAMPLES = 3  # rejected lines quoted in a reject-share error
-_LINE_STEPS = 1_000  # lines to a rejected line within which stepping beats counting a chunk
 
 # A day of events delivered on its own: raw_events_2026-10-31.csv.
 DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
@@ -109,11 +109,28 @@ _DAY_FILE_NAME = re.compile(rf"{DAY_FILE_PREFIX}(?P<date>.*)\.csv")
 _DAY_FILE_SQL_PATTERN = rf"{DAY_FILE_PREFIX}\d{{4}}-\d{{2}}-\d{{2}}\.csv"
 
 
+MAX_MESSAGE = 2_000  # characters of a LoadError; a quoted DuckDB error keeps MAX_DUCKDB_ERROR
+MAX_DUCKDB_ERROR = 500
+MAX_QUOTED = csv_values.MAX_QUOTED  # characters of a value quoted in a message
+
+
 class LoadError(Exception):
     """A problem with an input file (or the database) that stops the whole load.
 
-    The message names the file and says what to do; the database is left as it was.
+    The message names the file and says what to do; the database is left as it was. It is cut
+    to MAX_MESSAGE characters so a huge bad value cannot flood a log.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(shorten(message, MAX_MESSAGE))
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"... [{len(text):,} characters in all]"
+    return text[: limit - len(note)] + note
 
 
 @dataclass(frozen=True)
@@ -178,14 +195,6 @@ class _Source:
 
 
 @dataclass(frozen=True)
-class _ByteScan:
-    """What the bytes of a file say, independently of DuckDB."""
-
-    sha256: str
-    physical_lines: int  # after the header; a last line without a newline counts
-
-
-@dataclass(frozen=True)
 class _RejectRow:
     line_number: int
     column_name: str | None
@@ -247,13 +256,20 @@ def find_day_files(data_dir: Path) -> list[_Source]:
 def check_csv_header(source: _Source) -> None:
     """Fail on an empty file, an undecodable header or a header that is not the contract's."""
     path, table = source.path, source.table
+    if path.is_dir():
+        raise LoadError(
+            f"{path} is a directory, not a CSV file; remove or rename it and put the "
+            f"{path.name} export in its place"
+        )
     if path.stat().st_size == 0:
         raise LoadError(
             f"{path} is empty (0 bytes); expected at least the header line "
             f"{table.header!r}. Re-export the file"
         )
     with path.open("rb") as handle:
-        first = handle.read(_HEADER_PROBE).split(b"\n", 1)[0].removeprefix(_UTF8_BOM)
+        head = handle.read(HEADER_PROBE + 1)
+    _check_file_shape(path, head)
+    first = head.split(b"\n", 1)[0].removeprefix(_UTF8_BOM)
     try:
         text = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -262,13 +278,38 @@ def check_csv_header(source: _Source) -> None:
             f"0x{first[exc.start]:02x} at byte {exc.start}. Re-export the file as UTF-8 "
             "(e.g. `iconv -f latin1 -t utf-8`)"
         ) from None
-    found = next(csv.reader([text]), [])
+    try:
+        found = next(csv.reader([text]), [])
+    except csv.Error:  # a field above the csv module's limit: certainly not a column name
+        found = text.split(",")
     problem = describe_header_mismatch(table.column_names, found)
     if problem:
         raise LoadError(
-            f"{path} header does not match the contract: {problem}. "
-            f"Expected header: {table.header!r}; found: {text!r}. Fix the export, or change "
+            f"{path} header does not match the contract: {shorten(problem, MAX_QUOTED)}. "
+            f"Expected header: {table.header!r}; found: {shorten(text, MAX_QUOTED)!r}. "
+            "Fix the export, or change "
             "contract.py and the dbt sources together"
+        )
+
+
+def _check_file_shape(path: Path, head: bytes) -> None:
+    """Refuse a compressed file, one without a line break early on, and CR-only line endings."""
+    compressed = line_accounting.compression(head)
+    if compressed:
+        raise LoadError(
+            f"{path} is a {compressed} file, not a CSV; decompress it and load the CSV inside "
+            f"under the name {path.name}"
+        )
+    if b"\n" not in head[:HEADER_PROBE] and len(head) > HEADER_PROBE:
+        raise LoadError(
+            f"{path} has no line break in its first {HEADER_PROBE:,} bytes, so it has no CSV "
+            "header; it is not a CSV export (or its lines are not separated): re-export it"
+        )
+    first = head[:HEADER_PROBE].split(b"\n", 1)[0].rstrip(b"\r")
+    if b"\r" in first:
+        raise LoadError(
+            f"{path} has CR-only line endings (old Mac style): its header line ends with a bare "
+            "CR. Convert the line endings to LF or CRLF (e.g. `tr '\\r' '\\n'`) and reload"
         )
 
 
@@ -376,27 +417,6 @@ def _parquet_type_ok(actual: str, wanted: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Byte-level facts, computed in a worker thread while DuckDB parses.
-
-
-def scan_bytes(path: Path) -> _ByteScan:
-    """sha256 and the number of physical lines after the header, in one streaming pass."""
-    digest = hashlib.sha256()
-    newlines = 0
-    last = b""
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            chunk = view[:size]
-            digest.update(chunk)  # releases the GIL
-            newlines += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, size) == 10))
-            last = bytes(chunk[-1:])
-    lines = newlines + (1 if last not in (b"", b"\n") else 0)
-    return _ByteScan(digest.hexdigest(), max(lines - 1, 0))
-
-
-# ---------------------------------------------------------------------------------------------
 # Loading.
 
 
@@ -428,7 +448,8 @@ def load(
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     db_existed = db_path.exists()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
-        scans = {source.path: pool.submit(scan_bytes, source.path) for source in sources}
+        scan = line_accounting.scan_bytes
+        scans = {source.path: pool.submit(scan, source.path) for source in sources}
         try:
             events = [source.path for source in sources if source.table == EVENTS]
             if problem := event_files.duplicate_content(events, _sha256_of(scans)):
@@ -444,7 +465,7 @@ def load(
             raise
 
 
-def _sha256_of(scans: dict[Path, Future[_ByteScan]]) -> Callable[[Path], str]:
+def _sha256_of(scans: dict[Path, Future[ByteScan]]) -> Callable[[Path], str]:
     return lambda path: scans[path].result().sha256
 
 
@@ -498,7 +519,7 @@ def _remove_empty_wal(db_path: Path) -> None:
 def _load_in_transaction(
     db_path: Path,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     share_limit: float,
     loaded_at: datetime,
     drop_missing_day_files: bool,
@@ -522,7 +543,7 @@ def _load_in_transaction(
 def _missing_event_files(
     con: duckdb.DuckDBPyConnection,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     drop: bool,
 ) -> list[event_files.DroppedFile]:
     """The day files in raw.events that the folder lacks: refused, or dropped if `drop`.
@@ -540,7 +561,7 @@ def _missing_event_files(
 def _load_sources(
     con: duckdb.DuckDBPyConnection,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     share_limit: float,
     loaded_at: datetime,
 ) -> list[FileAudit]:
@@ -587,7 +608,7 @@ def _load_sources(
 def _number_event_batches(
     con: duckdb.DuckDBPyConnection,
     sources: list[_Source],
-    scans: dict[Path, Future[_ByteScan]],
+    scans: dict[Path, Future[ByteScan]],
     *,
     replacing: bool,
 ) -> list[_Source]:
@@ -624,7 +645,7 @@ def append(
             f"database {db_path} does not exist; load the history first "
             f"(course-engagement load --db {db_path}), then append day files to it"
         )
-    scans = {source.path: scan_bytes(source.path) for source in sources}
+    scans = {source.path: line_accounting.scan_bytes(source.path) for source in sources}
 
     try:
         with _connect(db_path) as con:
@@ -669,7 +690,7 @@ def _plan_append(
     con: duckdb.DuckDBPyConnection,
     db_path: Path,
     sources: list[_Source],
-    scans: dict[Path, _ByteScan],
+    scans: dict[Path, ByteScan],
 ) -> tuple[dict[str, AlreadyLoaded], list[_Source]]:
     """Split the files into those already in raw.events and those to load; refuse conflicts."""
     if not table_exists(con, f"{RAW_SCHEMA}.{EVENTS.name}"):
@@ -713,8 +734,8 @@ def _plan_append(
     return outcomes, to_load
 
 
-def _done(scan: _ByteScan) -> Future[_ByteScan]:
-    future: Future[_ByteScan] = Future()
+def _done(scan: ByteScan) -> Future[ByteScan]:
+    future: Future[ByteScan] = Future()
     future.set_result(scan)
     return future
 
@@ -764,7 +785,7 @@ def _create_table(
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, source: _Source, scan: Future[_ByteScan], loaded_at: datetime
+    con: duckdb.DuckDBPyConnection, source: _Source, scan: Future[ByteScan], loaded_at: datetime
 ) -> FileAudit:
     """Load one file. A day file is parsed into a staging table first, so its accounting sees
     its own rows only, then appended to the raw table."""
@@ -798,7 +819,7 @@ def _load_into(
     con: duckdb.DuckDBPyConnection,
     source: _Source,
     target: str,
-    scan: Future[_ByteScan],
+    scan: Future[ByteScan],
     loaded_at: datetime,
 ) -> FileAudit:
     if source.is_parquet:
@@ -818,7 +839,7 @@ def _load_into(
             [literal_pattern(source.path)],
         ).fetchone()[0]
     except duckdb.Error as exc:
-        raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+        raise LoadError(_parse_error(source.path, exc)) from None
 
     byte_scan = scan.result()
     records = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]
@@ -827,7 +848,8 @@ def _load_into(
         # line numbers are physical ones.
         if records:
             con.execute(
-                f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, raw_line "
+                f"INSERT INTO {REJECTS_TABLE} SELECT ?, line, column_name, error, "
+                f"left(raw_line, {line_accounting.RAW_LINE_KEPT}) "
                 f"FROM ({_grouped_rejects_sql(rejects_table)})",
                 [source.path.name],
             )
@@ -839,6 +861,23 @@ def _load_into(
     )
     _insert_reject_rows(con, source.path.name, rows)
     return _audit(source, byte_scan, data_lines, loaded, len(rows), loaded_at)
+
+
+def _parse_error(path: Path, exc: duckdb.Error) -> str:
+    """Why DuckDB refused the whole file, naming the line of a stray CR (its usual cause)."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        stray = line_accounting.stray_carriage_return(mm)
+    if stray:
+        line, column = stray
+        return (
+            f"{path}: line {line}, column {column} holds a carriage return (CR) inside an "
+            "unquoted value, which no CSV reader can place; remove it or quote the value, "
+            "then reload"
+        )
+    return (
+        f"{path} could not be parsed as CSV: {shorten(str(exc), MAX_DUCKDB_ERROR)}. "
+        "Fix the file (check its quoting and line endings) and reload"
+    )
 
 
 def _batch_column(source: _Source) -> str:
@@ -864,6 +903,7 @@ class _ValueProblems:
 
     rejected: list[tuple[int, int, str, str]]  # (position, line breaks, columns, error)
     breaks: list[tuple[int, int]]  # (position, line breaks) of every record that has any
+    parsed: int  # records the parser kept (loaded or rejected for a value)
 
 
 def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
@@ -882,7 +922,7 @@ def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
                 [literal_pattern(source.path)],
             )
         except duckdb.Error as exc:
-            raise LoadError(f"{source.path} could not be parsed as CSV: {exc}") from None
+            raise LoadError(_parse_error(source.path, exc)) from None
         parsed, rejected, first, last = scratch.execute(
             "SELECT count(*), count(error), min(rowid), max(rowid) FROM record_values"
         ).fetchone()
@@ -900,6 +940,7 @@ def _value_problems(source: _Source, loaded: int) -> _ValueProblems:
             breaks=scratch.execute(
                 "SELECT rowid, breaks FROM record_values WHERE breaks > 0 ORDER BY rowid"
             ).fetchall(),
+            parsed=parsed,
         )
 
 
@@ -931,7 +972,7 @@ def _reconcile_lines(
     target: str,
     rejects_table: str,
     loaded: int,
-    byte_scan: _ByteScan,
+    byte_scan: ByteScan,
     values: _ValueProblems,
 ) -> tuple[int, list[_RejectRow]]:
     """The slow path: a value was not exact, some record spans several physical lines, or a
@@ -957,16 +998,30 @@ def _reconcile_lines(
         source.path.open("rb") as handle,
         mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm,
     ):
-        starts = _line_numbers(mm, [r[0] for r in records])
-        blanks = _blank_lines(mm)
-        rows = [
-            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
-        ]
+        starts = line_accounting.line_numbers(mm, [r[0] for r in records])
+        rows = []
         for start, (_, column, error, raw_line) in zip(starts, records, strict=True):
             parts = (raw_line or "").replace("\r\n", "\n").split("\n")
             rows.extend(_record_rows(start, column, error, parts))
-        rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
+        rows.extend(_long_line_rows(mm, {r.line_number for r in rows}))
+        blanks = line_accounting.blank_lines(
+            line_accounting.empty_lines(mm),
+            sorted(r.line_number for r in rows),
+            values.breaks,
+            values.parsed,
+        )
+        rows.extend(
+            _RejectRow(n, None, "BLANK LINE: an empty line carries no data", "") for n in blanks
+        )
+        try:
+            rows.extend(_value_reject_rows(mm, values, sorted(r.line_number for r in rows)))
+        except ValueError as exc:  # a record placed past the end: the counts disagree
+            raise LoadError(
+                f"{source.path}: {exc}; the rejected records cannot be placed on their lines. "
+                "Did the file change while it was loaded? Load it again"
+            ) from None
     rows.sort(key=lambda r: r.line_number)
+    _check_distinct_lines(source, rows)
 
     accounted = loaded + breaks_in_values + len(rows)
     if accounted != byte_scan.physical_lines:
@@ -978,6 +1033,35 @@ def _reconcile_lines(
             f"closed{first} probably swallowed the rest; fix the quoting and reload"
         )
     return byte_scan.physical_lines - breaks_in_values, rows
+
+
+def _long_line_rows(mm: mmap.mmap, rejected: set[int]) -> list[_RejectRow]:
+    """A reject row for each over-long line DuckDB skipped without a reject (longer than its
+    buffer); the stored raw line is cut to line_accounting.RAW_LINE_KEPT characters."""
+    return [
+        _RejectRow(
+            line,
+            None,
+            f"LINE SIZE OVER MAXIMUM: the line is longer than the CSV reader's buffer; only its "
+            f"first {line_accounting.RAW_LINE_KEPT:,} characters are kept here",
+            text,
+        )
+        for line, text in line_accounting.long_lines(mm)
+        if line not in rejected
+    ]
+
+
+def _check_distinct_lines(source: _Source, rows: list[_RejectRow]) -> None:
+    """Two rejects on one physical line mean two faults were mistaken for each other: the
+    totals could still add up with the wrong lines, so nothing is published."""
+    lines = [r.line_number for r in rows]
+    twice = sorted({line for line in lines if lines.count(line) > 1})
+    if twice:
+        raise LoadError(
+            f"{source.path}: line(s) {', '.join(map(str, twice[:10]))} are each accounted as "
+            "more than one rejected record, so the rejected lines cannot be identified; fix "
+            "those lines (quoting, blank or over-long lines) and reload"
+        )
 
 
 def _record_rows(start: int, column: str | None, error: str, parts: list[str]) -> list[_RejectRow]:
@@ -1018,62 +1102,13 @@ def _value_reject_rows(mm: mmap.mmap, values: _ValueProblems, taken: list[int]) 
             for k in range(b + 1)
         }
     )
-    texts = dict(zip(wanted, _physical_lines(mm, wanted), strict=True))
+    texts = dict(zip(wanted, line_accounting.physical_lines(mm, wanted), strict=True))
     rows = []
     for start, (_, breaks, column, error) in zip(starts, values.rejected, strict=True):
         rows.extend(
             _record_rows(start, column, error, [texts[start + k] for k in range(breaks + 1)])
         )
     return rows
-
-
-def _physical_lines(mm: mmap.mmap, numbers: list[int]) -> list[str]:
-    """The text of each physical line (header = 1; sorted), without its line ending."""
-    texts, line, position = [], 1, 0
-    for number in numbers:
-        while number - line > _LINE_STEPS:  # far ahead: skip whole chunks while they end before
-            end = min(position + _CHUNK, len(mm))
-            newlines = mm[position:end].count(b"\n")
-            if end == len(mm) or line + newlines >= number:
-                break
-            line, position = line + newlines, end
-        while line < number:
-            found = mm.find(b"\n", position)
-            if found == -1:  # never for a line that was counted; do not loop forever
-                raise LoadError(f"line {number} is past the end of the file ({line} lines)")
-            position, line = found + 1, line + 1
-        end = mm.find(b"\n", position)
-        raw = mm[position : len(mm) if end == -1 else end]
-        texts.append(raw.decode("utf-8", errors="replace").removesuffix("\r"))
-    return texts
-
-
-def _line_numbers(mm: mmap.mmap, offsets: list[int]) -> list[int]:
-    """Physical line number (header = 1) of each byte offset; offsets must be sorted."""
-    numbers, line, position = [], 1, 0
-    for offset in offsets:
-        line += _count_newlines(mm, position, offset)
-        position = offset
-        numbers.append(line)
-    return numbers
-
-
-def _count_newlines(mm: mmap.mmap, start: int, end: int) -> int:
-    count = 0
-    for low in range(start, end, _CHUNK):
-        count += mm[low : min(low + _CHUNK, end)].count(b"\n")
-    return count
-
-
-def _blank_lines(mm: mmap.mmap) -> list[int]:
-    """Physical line numbers of empty lines (`\\n\\n` or `\\n\\r\\n`)."""
-    positions = []
-    for pattern in (b"\n\n", b"\n\r\n"):
-        found = mm.find(pattern)
-        while found != -1:
-            positions.append(found + 1)
-            found = mm.find(pattern, found + 1)
-    return _line_numbers(mm, sorted(positions))
 
 
 def _insert_reject_rows(
@@ -1088,7 +1123,7 @@ def _insert_reject_rows(
                 [r.line_number for r in rows],
                 [r.column_name for r in rows],
                 [r.error for r in rows],
-                [r.raw_line for r in rows],
+                [r.raw_line[: line_accounting.RAW_LINE_KEPT] for r in rows],
             ],
         )
 
@@ -1113,7 +1148,7 @@ def _load_parquet(
 
 def _audit(
     source: _Source,
-    scan: _ByteScan,
+    scan: ByteScan,
     data_lines: int,
     loaded: int,
     rejected: int,
