@@ -236,6 +236,14 @@ def test_an_input_path_that_is_a_directory_fails_naming_it(tmp_path):
         load(data, tmp_path / "x.duckdb")
 
 
+def test_a_directory_named_like_a_day_file_fails_naming_it(tmp_path):
+    data = write_data(tmp_path / "data")
+    (data / "raw_events_2024-03-02.csv").mkdir()
+
+    with pytest.raises(LoadError, match=r"raw_events_2024-03-02\.csv is a directory, not a CSV"):
+        load(data, tmp_path / "x.duckdb")
+
+
 def test_file_level_load_errors_are_permanent_failures_for_the_dag(tmp_path, monkeypatch):
     data = write_data(tmp_path / "data", events=gzip.compress(GOOD["events"].encode()))
     monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(data))

@@ -38,7 +38,7 @@ class LoadedFile:
     def describe(self) -> str:
         where = self.source_path or "a path not recorded (loaded before source paths were kept)"
         return (
-            f"{self.file_name} ({self.loaded_rows} rows, sha256 {self.sha256}, loaded from "
+            f"{self.file_name} ({_rows(self.loaded_rows)}, sha256 {self.sha256}, loaded from "
             f"{where} at {self.loaded_at:%Y-%m-%d %H:%M:%S} UTC)"
         )
 
@@ -51,10 +51,14 @@ class DroppedFile:
 
     def summary(self) -> str:
         return (
-            f"{self.file.file_name}: dropped from raw.events ({self.file.loaded_rows} rows, "
+            f"{self.file.file_name}: dropped from raw.events ({_rows(self.file.loaded_rows)}, "
             f"sha256 {self.file.sha256}, loaded from {self.file.source_path or 'an unknown path'})"
             f"; not in the data directory, {DROP_MISSING_FLAG} given"
         )
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def loaded_files(con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:

@@ -247,8 +247,11 @@ def day_file_date(path: Path) -> dt.date:
 
 
 def find_day_files(data_dir: Path) -> list[_Source]:
-    """Every `raw_events_<date>.csv` in the data directory, in date order."""
-    paths = [path for path in data_dir.glob(f"{DAY_FILE_PREFIX}*") if path.is_file()]
+    """Every `raw_events_<date>.csv` in the data directory, in date order.
+
+    A directory by that name is kept too, so the header check names it instead of skipping it.
+    """
+    paths = list(data_dir.glob(f"{DAY_FILE_PREFIX}*"))
     dated = sorted((day_file_date(path), path) for path in paths)
     return [_Source(EVENTS, path, is_day_file=True) for _, path in dated]
 

@@ -201,7 +201,7 @@ def test_a_reload_that_dropped_an_appended_day_is_refused_and_if_forced_the_gate
     build_models(settings, dbt_worker, tmp_path / "dbt1")
     publish(settings, "2026-03-10")  # 4 quizzes (3 + Ada's new one), 12 counted events
 
-    with pytest.raises(loader.LoadError, match=r"raw_events_2026-03-10\.csv \(1 rows, sha256"):
+    with pytest.raises(loader.LoadError, match=r"raw_events_2026-03-10\.csv \(1 row, sha256"):
         pipeline.load_raw(settings)  # what the DAG's load task does
     loader.load(fixture_build.data_dir, settings.db_path, drop_missing_day_files=True)
     build_models(settings, dbt_worker, tmp_path / "dbt2")
