@@ -51,6 +51,7 @@ course_id,title,category_name,level,publisher,course_created_at
 109,Event type variants,Data Science,Beginner,TechSkills,2023-01-01
 110,Page views only,Data Science,Beginner,TechSkills,2023-01-01
 111,A third,Data Science,Beginner,TechSkills,2023-01-01
+112,Enrolled after as_of,Data Science,Beginner,TechSkills,2023-01-01
 """
 
 ENROLMENTS_CSV = """\
@@ -74,11 +75,15 @@ enrolment_id,user_id,course_id,enrolled_at,status
 17,1,111,2024-02-01 10:00:00,active
 18,4,111,2024-02-01 10:00:00,active
 19,5,111,2024-02-01 10:00:00,completed
+20,1,112,2024-02-01 10:00:00,active
+21,4,112,2024-07-10 10:00:00,active
 """
 
 # 101: a page view before enrolment (counts in both), an unknown user and a cancelled learner
 # (count in neither). 107: event 11 delivered twice identically, event 12 twice with another
-# session. 108: a quiz without timestamp, a video after as_of_date.
+# session. 108: a quiz without timestamp, a video after as_of_date. 112: user 4 enrolls on
+# 2024-07-10, after as_of_date, and has a video on 05-05 (not a learner yet: counts in neither
+# learners nor videos of the mart).
 EVENTS_CSV = """\
 id,user_id,course_id,event_type,event_timestamp,session_id,metadata
 1,1,101,page_view,2024-01-15 08:00:00,s01,
@@ -103,19 +108,20 @@ id,user_id,course_id,event_type,event_timestamp,session_id,metadata
 18,1,110,video_complete,2024-05-01 10:00:00,s18,video:1
 19,4,110,page_view,2024-05-01 11:00:00,s19,
 20,1,111,video_complete,2024-05-01 10:00:00,s20,video:1
+21,4,112,video_complete,2024-05-05 10:00:00,s21,video:1
 """
 
-# (agree, compared) per metric. Values are compared on the 10 courses in both outputs;
-# presence on the 12 rows in either (the legacy NULL-course row and course 105 differ).
+# (agree, compared) per metric. Values are compared on the 11 courses in both outputs;
+# presence on the 13 rows in either (the legacy NULL-course row and course 105 differ).
 EXPECTED_AGREEMENT = {
-    "present": (10, 12),
-    "learners": (7, 10),
-    "active_learners": (7, 10),
-    "quizzes": (5, 10),
-    "videos": (7, 10),
-    "first_activity": (9, 10),
-    "last_activity": (9, 10),
-    "engagement_rate": (5, 10),
+    "present": (11, 13),
+    "learners": (7, 11),
+    "active_learners": (7, 11),
+    "quizzes": (6, 11),
+    "videos": (7, 11),
+    "first_activity": (9, 11),
+    "last_activity": (9, 11),
+    "engagement_rate": (5, 11),
 }
 
 EXPECTED_CAUSES = {
@@ -142,6 +148,12 @@ EXPECTED_CAUSES = {
     (109, "engagement_rate"): ("event_type_not_normalised",),
     (110, "engagement_rate"): ("active_only_video_quiz",),
     (111, "engagement_rate"): ("rounds_engagement_rate",),
+    (112, "learners"): ("counts_later_enrolments",),
+    (112, "active_learners"): ("counts_later_enrolments",),
+    (112, "videos"): ("counts_later_enrolments",),
+    (112, "first_activity"): ("counts_later_enrolments",),
+    (112, "last_activity"): ("counts_later_enrolments",),
+    (112, "engagement_rate"): ("counts_later_enrolments",),
 }
 
 
@@ -250,6 +262,14 @@ def test_null_course_row_names_the_user_without_enrolments(
     assert "user 6" in diff.causes[0].text
 
 
+def test_later_enrolment_cause_names_the_user_and_the_date(
+    fixture_result: reconcile.Reconciliation,
+) -> None:
+    diff = difference(fixture_result, 112, "learners")
+    assert (diff.legacy, diff.mart) == (2, 1)
+    assert diff.causes[0].text == ("legacy counts user 4 enrolled only after as_of_date 2024-06-30")
+
+
 def test_late_event_moves_last_activity_back_to_the_last_counted_one(
     fixture_result: reconcile.Reconciliation,
 ) -> None:
@@ -265,7 +285,7 @@ def test_bridge_walks_the_legacy_totals_to_the_mart_totals(
     legacy, model_start, *_, model_end, mart = fixture_result.bridge
     assert legacy.totals == model_start.totals
     assert model_end.totals == mart.totals
-    assert (legacy.totals["learners"], mart.totals["learners"]) == (17, 14)
+    assert (legacy.totals["learners"], mart.totals["learners"]) == (19, 15)
 
 
 def test_cli_prints_the_table_and_exits_zero_when_all_is_explained(
@@ -274,7 +294,7 @@ def test_cli_prints_the_table_and_exits_zero_when_all_is_explained(
     assert reconcile.main(["--db", str(fixture_db)]) == 0
     out = capsys.readouterr().out
     assert "quizzes vs total_quizzes_completed" in out
-    assert "All 23 differences are explained" in out
+    assert "All 29 differences are explained" in out
 
 
 def test_unexplained_difference_fails_the_command(

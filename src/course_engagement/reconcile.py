@@ -50,7 +50,8 @@ class Flaw:
     key: str
     short: str  # the cause in a summary table
     label: str  # the cause for one course: `{ids}` / `{values}` filled with the step's evidence
-    evidence: str = "none"  # what fills the label: "users", "statuses", "event_types", "as_of"
+    evidence: str = "none"  # what fills the label: "users", "statuses", "event_types", "as_of",
+    # "as_of_users" (both)
 
 
 # Order matters: it is the order in which the model removes them. Population first (which rows
@@ -85,6 +86,12 @@ FLAWS: tuple[Flaw, ...] = (
         "legacy does not normalise cancelled status variants",
         "legacy does not normalise status {values} ({ids})",
         "statuses",
+    ),
+    Flaw(
+        "counts_later_enrolments",
+        "legacy counts enrolments made after as_of_date",
+        "legacy counts {ids} enrolled only after as_of_date {values}",
+        "as_of_users",
     ),
     Flaw(
         "fans_out_duplicate_enrolments",
@@ -295,6 +302,13 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
         live.append(f"{_code('state')} is distinct from 'deleted'")
     status = pick("status_not_normalised", "e.status", _code("e.status"))
     learner_rows = pick("fans_out_duplicate_enrolments", "select all", "select distinct")
+    as_of_end = f"date '{as_of_date.isoformat()}' + interval 1 day"
+    # the mart: an enrolment counts from its time on; one without a time counts always
+    enrolled_by = pick(
+        "counts_later_enrolments",
+        "true",
+        f"er.enrolled_at is null or er.enrolled_at < {as_of_end}",
+    )
     course_join = pick("drops_courses_without_enrolments", "inner join", "left join")
     # events: row filters, then classification
     exact_duplicates = pick(
@@ -312,7 +326,6 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
     if "counts_events_without_timestamp" not in on:
         event_where.append("event_timestamp is not null")
     if "counts_events_after_as_of" not in on:
-        as_of_end = f"date '{as_of_date.isoformat()}' + interval 1 day"
         event_where.append(f"coalesce(event_timestamp < {as_of_end}, true)")
     event_type = pick("event_type_not_normalised", "raw_type", _code("raw_type"))
     active_types = ", ".join(f"'{t}'" for t in LEGACY_ACTIVE_TYPES)
@@ -360,7 +373,7 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
             select id from user_versions where {" and ".join(live)}
         ),
         enrolment_rows as (
-            select e.user_id, e.course_id
+            select e.user_id, e.course_id, e.enrolled_at
             from raw.enrolments as e
             inner join live_users as u on u.id = e.user_id
             where e.status is null or {status} is distinct from 'cancelled'
@@ -369,6 +382,7 @@ def model_sql(flaws: Iterable[str], as_of_date: dt.date) -> str:
             {learner_rows} er.user_id, er.course_id
             from enrolment_rows as er
             inner join raw.courses as c on c.course_id = er.course_id
+            where {enrolled_by}
         ),
         fanned_out as (
             select course_id, list(user_id order by user_id) as user_ids
@@ -652,7 +666,7 @@ def _cause(
         moving = TYPES_MOVING.get(metric.key, ())
         spellings = [t for t in before.type_variants if t.strip().lower() in moving]
         values = ", ".join(repr(t) for t in spellings)
-    elif flaw.evidence == "as_of":
+    elif flaw.evidence in ("as_of", "as_of_users"):
         values = evidence.as_of_date.isoformat()
     return flaw.label.format(ids=_ids(moved) if moved else "users", values=values)
 

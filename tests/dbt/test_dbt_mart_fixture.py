@@ -203,6 +203,7 @@ def test_every_raw_event_row_has_exactly_one_reason(fixture_build: DbtRun) -> No
         "without_enrolment": 1,  # 9
         "deleted_user": 2,  # 7 (flag), 14 (state)
         "on_cancelled_enrolment": 1,  # 8
+        "enrolled_after_as_of_date": 0,  # every enrolment is before 2026-02-01
     }
     assert sum(rows.values()) == len(EVENTS) == 17
 
@@ -226,6 +227,7 @@ def test_quality_model_counts_every_defect_class_by_its_definition(
         "enrolments_status_empty": 1,  # 7
         "enrolments_status_variant": 2,  # 8 ' Active', 10 ' CANCELLED'
         "enrolments_status_unknown": 0,
+        "enrolments_enrolled_at_empty": 0,
         "enrolments_cancelled": 3,  # 6, 9, 10
         "enrolments_duplicate_user_course": 2,  # (1, 101) and (3, 102) twice each
         "enrolments_of_deleted_users": 1,  # 3 (user 2)

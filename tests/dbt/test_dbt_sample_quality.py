@@ -40,8 +40,8 @@ def _quality(run: DbtRun) -> dict[str, int]:
     return dict(run.query("select defect, defect_count from analytics.mart_data_quality"))
 
 
-# Counted by the pipeline only; the generator never plants it (see mart_data_quality).
-PIPELINE_ONLY_DEFECTS = {"enrolments_status_unknown"}
+# Counted by the pipeline only; the generator never plants them (see mart_data_quality).
+PIPELINE_ONLY_DEFECTS = {"enrolments_status_unknown", "enrolments_enrolled_at_empty"}
 
 
 def test_manifest_and_quality_model_know_the_same_defect_classes(sample: tuple) -> None:
@@ -49,7 +49,8 @@ def test_manifest_and_quality_model_know_the_same_defect_classes(sample: tuple) 
     assert set(manifest["defects"]) == set(DEFECTS)
     assert set(_quality(run)) == set(DEFECTS) | PIPELINE_ONLY_DEFECTS
     assert {defect: _quality(run)[defect] for defect in PIPELINE_ONLY_DEFECTS} == {
-        "enrolments_status_unknown": 0
+        "enrolments_status_unknown": 0,
+        "enrolments_enrolled_at_empty": 0,
     }
 
 
@@ -72,6 +73,8 @@ def test_reconciliation_reasons_match_the_planted_event_defects(sample: tuple) -
     # the generator never writes events of deleted users or without user/course ids
     assert reasons["deleted_user"] == 0
     assert reasons["missing_user_or_course"] == 0
+    # nor enrolments after its end date, the as_of_date here
+    assert reasons["enrolled_after_as_of_date"] == 0
     events_file = next(name for name in manifest["files"] if name.startswith("raw_events."))
     assert sum(reasons.values()) == manifest["files"][events_file]["rows"]
 

@@ -19,7 +19,10 @@ Enrolments (12):
   1 Ada 201, 2 Ben 201 (deleted user), 3 Cara 201 completed, 4 Dan 201 enrolled 03-06 12:00,
   5-8 Eve, Fay, Gus, Hal in 202 with status null, "", spaces, tab (blank = not cancelled),
   9 Ada 203 cancelled, 10 Cara 203 'refunded' (unknown status: not cancelled, so a learner),
-  11 Ada in course 999 (not in the catalogue), 12 Eve 201 (a learner with no events)
+  11 Ada in course 999 (not in the catalogue), 12 Eve 201 without a time (a learner as of
+  every date, with no events; counted in enrolments_enrolled_at_empty)
+  Dan enrolled on 03-06 12:00: as of 03-05 or before he is not yet a learner of 201, and his
+  event 4 is excluded as enrolled_after_as_of_date (see test_point_in_time.py).
 
 Events (21 rows; id: who, course, type, when -> fate as of 03-10):
    1  Ada 201 video_complete 03-04 09:00 -> counted; delivered twice (exact duplicate)
@@ -80,7 +83,7 @@ ENROLMENTS = [
     "9,1,203,2026-01-10 00:00:00,cancelled",
     "10,3,203,2026-01-10 00:00:00,refunded",
     "11,1,999,2026-01-10 00:00:00,active",
-    "12,5,201,2026-01-10 00:00:00,active",
+    "12,5,201,,active",
 ]
 EVENTS = [
     "1,1,201,video_complete,2026-03-04 09:00:00,s1,video:1",
@@ -152,6 +155,7 @@ RECONCILIATION = {
     "without_enrolment": 1,  # 13
     "deleted_user": 1,  # 11
     "on_cancelled_enrolment": 1,  # 12
+    "enrolled_after_as_of_date": 0,  # Dan's event 4 as of 03-05 or before
 }
 
 QUALITY = {
@@ -167,6 +171,7 @@ QUALITY = {
     "enrolments_status_empty": 4,  # 5-8: null, "", spaces, tab
     "enrolments_status_variant": 0,
     "enrolments_status_unknown": 1,  # 10 'refunded'
+    "enrolments_enrolled_at_empty": 1,  # 12 (Eve 201)
     "enrolments_cancelled": 1,  # 9
     "enrolments_duplicate_user_course": 0,
     "enrolments_of_deleted_users": 1,  # 2 (Ben)

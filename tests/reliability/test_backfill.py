@@ -12,13 +12,14 @@ by tests/dags/test_dag_integrity.py.
 
 Per date, by hand (reliability_data.py), counted events up to the end of the day:
   03-04: events 1, 18           active 2  quizzes 0  videos 1
-  03-05: + 2, 4                 active 3  quizzes 1  videos 1
-  03-06: + 3                    active 4  quizzes 2  videos 1
+  03-05: + 2                    active 2  quizzes 1  videos 1   (4: Dan enrols on 03-06)
+  03-06: + 3, 4                 active 4  quizzes 2  videos 1
   03-07: + 5 (Eve again)        active 4  quizzes 2  videos 2
   03-08: + 6, 19                active 5  quizzes 2  videos 2
   03-09: + 7                    active 6  quizzes 2  videos 2
   03-10: + 8, 10                active 8  quizzes 3  videos 2
-Learners (9) do not depend on the date: enrolments are not filtered by as_of_date.
+Learners: 8 on 03-04 and 03-05, 9 from 03-06 (Dan's enrolment, 03-06 12:00, counts from
+its date; Eve's enrolment without a time counts on every date).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from course_engagement import dbt_runner, pipeline
 from course_engagement.dbt_runner import LAYERS
 from course_engagement.settings import Settings
 
-ACTIVE = [2, 3, 4, 4, 5, 6, 8]
+ACTIVE = [2, 2, 4, 4, 5, 6, 8]
+LEARNERS = [8, 8, 9, 9, 9, 9, 9]
 QUIZZES = [0, 1, 2, 2, 2, 2, 3]
 VIDEOS = [1, 1, 1, 2, 2, 2, 2]
 MODELS_ONLY = ("--exclude", "resource_type:test", "resource_type:unit_test")
@@ -93,6 +95,7 @@ def test_a_report_never_counts_an_event_after_its_date(backfill) -> None:
     for ds, rows in reports.items():
         end_of_day = f"{ds} 23:59:59"
         assert all(row["last_activity"] <= end_of_day for row in rows if row["last_activity"])
+    assert [_total(rows, "learners") for rows in reports.values()] == LEARNERS
     assert [_total(rows, "active_learners") for rows in reports.values()] == ACTIVE
     assert [_total(rows, "total_quizzes_completed") for rows in reports.values()] == QUIZZES
     assert [_total(rows, "total_videos_completed") for rows in reports.values()] == VIDEOS

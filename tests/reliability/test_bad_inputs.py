@@ -117,6 +117,7 @@ def test_empty_quoted_empty_whitespace_and_null_codes_are_null_and_counted(
         "courses_category_empty": 3,
         "courses_level_empty": 1,
         "enrolments_status_empty": 4,
+        "enrolments_enrolled_at_empty": 1,  # Eve's enrolment 12: still a learner of 201
     }
     # a blank status is not cancelled: Eve, Fay, Gus and Hal are the learners of course 202
     (learners,) = query(

@@ -26,6 +26,7 @@ renamed as (
         enrolled_at,
 
         -- metadata: defects found on this row
+        enrolled_at is null as is_enrolled_at_empty,
         {{ is_blank('status') }} as is_enrolment_status_empty,
         {{ is_code_variant('status', 'valid_enrolment_statuses') }} as is_enrolment_status_variant
 

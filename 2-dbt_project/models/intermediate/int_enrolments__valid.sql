@@ -1,7 +1,9 @@
 {#
-    One row per enrolment that makes its user a learner of its course: the status is not
-    cancelled (a null status counts), the user's latest version is not deleted, and the
-    course is in the catalogue. A user can hold several valid enrolments in one course.
+    One row per enrolment that makes its user a learner of its course as of as_of_date: made
+    before the end of as_of_date (an enrolment without a time counts, flagged
+    is_enrolled_at_empty), the status is not cancelled (a null status counts), the user's
+    latest version is not deleted (a deletion applies to all history), and the course is in
+    the catalogue. A user can hold several valid enrolments in one course.
 #}
 with
 
@@ -30,7 +32,8 @@ valid_enrolments as (
         enrolments.user_id,
         enrolments.course_id,
         enrolments.enrolment_status,
-        enrolments.enrolled_at
+        enrolments.enrolled_at,
+        enrolments.is_enrolled_at_empty
     from enrolments
     inner join users
         on enrolments.user_id = users.user_id
@@ -39,6 +42,7 @@ valid_enrolments as (
     where
         not enrolments.is_cancelled
         and not users.is_deleted
+        and (enrolments.enrolled_at < {{ as_of_end_at() }} or enrolments.is_enrolled_at_empty)
 
 )
 

@@ -3,8 +3,9 @@
     counted (exclusion_reason, null when counted): the event's own reasons first -
     empty_timestamp, future, missing_user_or_course - then its user x course pair's, decided
     once per pair in int_user_course__activity (unknown_user, unknown_course,
-    without_enrolment, deleted_user, on_cancelled_enrolment). A counted event is therefore an
-    event of a learner of its course (see the learner doc block).
+    without_enrolment, deleted_user, on_cancelled_enrolment, enrolled_after_as_of_date). A
+    counted event is therefore an event of a learner of its course as of as_of_date (see the
+    learner doc block).
 
     A view, for looking up single events (the notebook, an investigation, the full-history
     checks): no model reads it, so a daily run never evaluates it.

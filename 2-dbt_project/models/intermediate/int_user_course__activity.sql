@@ -1,9 +1,15 @@
 {#
     One row per user x course pair that holds an enrolment or has dated activity, as of
-    as_of_date: whether the user is a learner of the course (see the learner doc block), and if
-    not, the one reason their events are not counted; and their activity up to the end of
-    as_of_date, summarised. Learners with no counted event are kept (zero counts, null
+    as_of_date: whether the user is a learner of the course as of that date (see the learner
+    doc block: a not-cancelled enrolment made before the end of as_of_date, or without a time),
+    and if not, the one reason their events are not counted; and their activity up to the end
+    of as_of_date, summarised. Learners with no counted event are kept (zero counts, null
     timestamps): the mart needs them as the denominator.
+
+    The reasons unknown_user .. on_cancelled_enrolment describe the pair whatever the date (its
+    enrolments of any time); the last, enrolled_after_as_of_date, is the one as_of_date moves:
+    a pair that is none of those and still not a learner holds its not-cancelled enrolments
+    only after as_of_date, so a report of a later date counts its events.
 
     Every rule that depends on as_of_date, users or enrolments is applied here, per pair, never
     per event: a pair's events up to as_of_date all share its reason, so the counts per reason
@@ -51,7 +57,11 @@ enrolment_pairs as (
         course_id,
         count(*) as enrolment_count,
         count(*) filter (where not is_cancelled) as not_cancelled_enrolment_count,
-        min(enrolled_at) filter (where not is_cancelled) as first_not_cancelled_enrolled_at
+        min(enrolled_at) filter (where not is_cancelled) as first_not_cancelled_enrolled_at,
+        -- made after as_of_date: invisible to the learner rule as of that date
+        count(*) filter (
+            where not is_cancelled and enrolled_at >= {{ as_of_end_at() }}
+        ) as later_not_cancelled_enrolment_count
     from enrolments
     where user_id is not null and course_id is not null
     group by user_id, course_id
@@ -122,6 +132,8 @@ classified as (
         coalesce(enrolment_pairs.not_cancelled_enrolment_count, 0) > 0
             as has_not_cancelled_enrolment,
         enrolment_pairs.first_not_cancelled_enrolled_at,
+        coalesce(enrolment_pairs.later_not_cancelled_enrolment_count, 0) > 0
+            as has_later_not_cancelled_enrolment,
         learners.user_id is not null as is_learner,
         -- the checks of int_events__flagged after the event's own (timestamp, user and
         -- course present, not future), in the same order: the first that applies wins
@@ -131,6 +143,10 @@ classified as (
             when coalesce(enrolment_pairs.enrolment_count, 0) = 0 then 'without_enrolment'
             when users.is_deleted then 'deleted_user'
             when enrolment_pairs.not_cancelled_enrolment_count = 0 then 'on_cancelled_enrolment'
+            when
+                learners.user_id is null
+                and enrolment_pairs.later_not_cancelled_enrolment_count > 0
+                then 'enrolled_after_as_of_date'
         end as exclusion_reason,
         cast(coalesce(learners.valid_enrolment_count, 0) as bigint) as valid_enrolment_count,
         learners.first_enrolled_at,
@@ -177,6 +193,7 @@ final as (
         has_enrolment,
         has_not_cancelled_enrolment,
         first_not_cancelled_enrolled_at,
+        has_later_not_cancelled_enrolment,
         valid_enrolment_count,
         first_enrolled_at,
         event_count,

@@ -2,11 +2,12 @@
     One row per data-quality defect class, keyed exactly as course_engagement.defects.DEFECTS
     (and data/manifest.json), each counted by the definition written there. Deleted, for the
     user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
-    own rule (flag, or the deleted state) agrees on every generated row. One class the
-    generator never plants is counted too: enrolments_status_unknown, enrolment rows whose
+    own rule (flag, or the deleted state) agrees on every generated row. Two classes the
+    generator never plants are counted too: enrolments_status_unknown, enrolment rows whose
     status is not blank and not a valid code after trim + lower-case (such an enrolment is not
     cancelled, so it makes a learner; above var max_unknown_enrolment_status_share the build
-    fails in the base layer).
+    fails in the base layer), and enrolments_enrolled_at_empty, enrolment rows without a time
+    (such an enrolment makes a learner as of every date).
 
     A full-history check: the event classes are counted per event over all history
     (int_events__flagged), so the DAG builds it in a full refresh and when triggered with
@@ -104,6 +105,7 @@ enrolment_rows as (
         count(*) filter (
             where enrolments.enrolment_status not in {{ codes_sql('valid_enrolment_statuses') }}
         ) as enrolments_status_unknown,
+        count(*) filter (where enrolments.is_enrolled_at_empty) as enrolments_enrolled_at_empty,
         count(*) filter (where enrolments.is_cancelled) as enrolments_cancelled,
         count(*) - (select count(*) from enrolment_pairs)
             as enrolments_duplicate_user_course,

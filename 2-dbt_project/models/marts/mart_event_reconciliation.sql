@@ -39,7 +39,8 @@ reasons as (
         (8, 'unknown_course', false),
         (9, 'without_enrolment', false),
         (10, 'deleted_user', false),
-        (11, 'on_cancelled_enrolment', false)
+        (11, 'on_cancelled_enrolment', false),
+        (12, 'enrolled_after_as_of_date', false)
     ) as reason_list (reason_order, reason, is_counted)
 
 ),
