@@ -5,8 +5,9 @@
 -- Honest by construction: benchmarks/run.py checks that its result equals the dbt mart on the
 -- same data, row for row and column for column, and fails the run if it does not. Every rule
 -- is the dbt project's (2-dbt_project/models/_metrics.md):
---   * learner: a not-cancelled enrolment (a blank status counts as not cancelled) of a user
---     whose latest version is not deleted (flag, or state 'deleted'), in a catalogue course;
+--   * learner: a not-cancelled enrolment (a blank status counts as not cancelled) made before
+--     the end of as_of_date (or without a time) of a user whose latest version is not deleted
+--     (flag, or state 'deleted'), in a catalogue course;
 --   * counted event: one row per event id (the payload with the earliest timestamp, nulls
 --     last, then session id, metadata and the raw row hash), timestamped before the end of
 --     as_of_date, by a learner of its course;
@@ -69,6 +70,9 @@ learners as (
             false
         )
         and enrolments.course_id in (select course_id from raw.courses)
+        and coalesce(
+            enrolments.enrolled_at < cast(getvariable('as_of_date') as date) + interval 1 day, true
+        )
 
 ),
 

@@ -66,11 +66,16 @@ def current_users(users: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"user_id": latest["id"], "is_deleted": is_deleted.to_numpy()})
 
 
-def learners(users: pd.DataFrame, courses: pd.DataFrame, enrolments: pd.DataFrame) -> pd.DataFrame:
+def learners(
+    users: pd.DataFrame, courses: pd.DataFrame, enrolments: pd.DataFrame, end: pd.Timestamp
+) -> pd.DataFrame:
     live = current_users(users).query("not is_deleted")["user_id"]
     cancelled = clean(enrolments["status"]).str.lower() == "cancelled"
+    # made before the end of as_of_date; one without a time counts on every date
+    enrolled_by_then = enrolments["enrolled_at"].isna() | (enrolments["enrolled_at"] < end)
     valid = enrolments[
         ~cancelled
+        & enrolled_by_then
         & enrolments["user_id"].isin(live)
         & enrolments["course_id"].isin(courses["course_id"])
     ]
@@ -94,7 +99,7 @@ def compute_mart(raw: dict[str, pd.DataFrame], as_of_date: dt.date) -> pd.DataFr
     end = pd.Timestamp(as_of_date) + pd.Timedelta(days=1)
     window_start = pd.Timestamp(as_of_date) - pd.Timedelta(days=ACTIVITY_WINDOW_DAYS - 1)
 
-    pairs = learners(users, courses, enrolments)
+    pairs = learners(users, courses, enrolments, end)
     events = deduplicated_events(raw["events"])
     events = events[events["event_timestamp"] < end]  # NaT compares False: dropped too
     counted = events.merge(pairs, on=["user_id", "course_id"], how="inner")
