@@ -9,9 +9,11 @@ databases, each loaded by the real loader and built by the real dbt:
         a time) and the events timestamped before the end of D (or without a timestamp).
 
 The course engagement mart must be identical. The event reconciliation must be identical on
-every reason the cut data can know; the full data alone knows that an event of D is of a user
-who enrolled later (enrolled_after_as_of_date: in the cut data that user has no enrolment, so
-without_enrolment), and which rows came after D (future, and the duplicates among them).
+counted and on every reason that reads neither enrolments nor time; the full data alone knows
+that an event of D is of a user who enrolled later (enrolled_after_as_of_date: in the cut data
+that user has no enrolment, so without_enrolment - in general a pair whose only enrolments are
+later shows as without_enrolment in the cut, whatever its reason in the full data), and which
+rows came after D (future, and the duplicates among them).
 
 By hand, enrolled_after_as_of_date in the full data:
   03-05: event 4 (Dan enrols 03-06 12:00) and event 20 (Fay enrols 03-08 23:59:59)   2
