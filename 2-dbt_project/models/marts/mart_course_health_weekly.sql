@@ -11,7 +11,8 @@
     covers a run of consecutive weeks (their window end: Sunday, or as_of_date in its week), and
     the island adds +1 at its first week and -1 after its last; a running sum per course over
     the weeks gives the distinct learners. Learners per week are a running sum of enrolment
-    weeks the same way. Cost: O(user-course-days + courses x weeks).
+    weeks the same way. Cost: O(user-course-days + courses x weeks). A table rebuilt every run
+    like the other marts: a daily run re-reads the compact daily model, never the events.
 #}
 with
 
