@@ -341,17 +341,17 @@ HEALTH_MART = f"model.{PROJECT}.mart_course_health_weekly"
 # The weekly course health mart's columns, and the doc block each metric column uses.
 HEALTH_MART_COLUMNS = {
     "course_id": ("bigint", None),
-    "week_start": ("date", "week_start"),
-    "week_end_date": ("date", "week_end_date"),
-    "learners": ("bigint", "weekly_learners"),
-    "active_learners": ("bigint", "weekly_active_learners"),
-    "active_learners_previous_week": ("bigint", "weekly_active_learners_previous_week"),
-    "active_learners_30d": ("bigint", "weekly_active_learners_30d"),
-    "quizzes_completed": ("bigint", "weekly_quizzes_completed"),
-    "videos_completed": ("bigint", "weekly_videos_completed"),
-    "active_learners_baseline": ("double", "active_learners_baseline"),
-    "active_learners_change": ("double", "active_learners_change"),
-    "health_status": ("varchar", "health_status"),
+    "week_start": ("date", "course_health_week_start"),
+    "week_end_date": ("date", "course_health_week_end_date"),
+    "learners": ("bigint", "course_health_learners"),
+    "active_learners": ("bigint", "course_health_active_learners"),
+    "active_learners_previous_week": ("bigint", "course_health_active_learners_previous_week"),
+    "active_learners_30d": ("bigint", "course_health_active_learners_30d"),
+    "quizzes_completed": ("bigint", "course_health_quizzes_completed"),
+    "videos_completed": ("bigint", "course_health_videos_completed"),
+    "active_learners_baseline": ("double", "course_health_active_learners_baseline"),
+    "active_learners_change": ("double", "course_health_active_learners_change"),
+    "health_status": ("varchar", "course_health_status"),
     "as_of_date": ("date", "as_of_date"),
 }
 
