@@ -29,11 +29,16 @@ windows as (
 
 dates as (
 
-    select cast(unnest(generate_series(
-        cast(first_activity_date as timestamp),
-        cast({{ as_of_date() }} as timestamp),
-        interval 1 day
-    )) as date) as activity_date
+    select
+        cast(
+            unnest(
+                generate_series(
+                    cast(first_activity_date as timestamp),
+                    cast({{ as_of_date() }} as timestamp),
+                    interval 1 day
+                )
+            ) as date
+        ) as activity_date
     from (select min(activity_date) as first_activity_date from active_days) as bounds
     where first_activity_date is not null
 
@@ -110,7 +115,7 @@ changes as (
     select
         window_days,
         covered_from as change_date,
-        1 as change
+        1 as count_change
     from merged_intervals
 
     union all
@@ -118,7 +123,7 @@ changes as (
     select
         window_days,
         covered_to + 1 as change_date,
-        -1 as change
+        -1 as count_change
     from merged_intervals
     where covered_to < {{ as_of_date() }}
 
@@ -128,10 +133,10 @@ daily_changes as (
 
     select
         change_date,
-        sum(change) filter (
+        sum(count_change) filter (
             where window_days = {{ window_days('weekly_activity_window_days') }}
         ) as weekly_change,
-        sum(change) filter (
+        sum(count_change) filter (
             where window_days = {{ window_days('activity_window_days') }}
         ) as monthly_change
     from changes
