@@ -41,7 +41,13 @@ MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
 END = dt.date.fromisoformat(MANIFEST["end_date"])
 DAY_BEFORE = END - dt.timedelta(days=1)
 DAY_FILE = f"raw_events_{END.isoformat()}.csv"
-MARTS = ("mart_course_engagement", "mart_data_quality", "mart_event_reconciliation")
+MARTS = (
+    "mart_course_engagement",
+    "mart_data_quality",
+    "mart_event_reconciliation",
+    "mart_active_learners_daily",
+    "mart_cohort_retention_weekly",
+)
 # each incremental model, and its bookkeeping columns (how a row got there, not what it says)
 INCREMENTAL = {
     "int_events__deduplicated": (
