@@ -344,3 +344,39 @@ def test_exposure_declares_every_exported_time_series_mart(manifest: dict) -> No
     assert sorted(exposure["depends_on"]["nodes"]) == sorted(
         f"model.{PROJECT}.{mart}" for mart in TIME_SERIES_MARTS
     )
+
+
+HEALTH_MART = f"model.{PROJECT}.mart_course_health_weekly"
+# The weekly course health mart's columns, and the doc block each metric column uses.
+HEALTH_MART_COLUMNS = {
+    "course_id": ("bigint", None),
+    "week_start": ("date", "course_health_week_start"),
+    "week_end_date": ("date", "course_health_week_end_date"),
+    "learners": ("bigint", "course_health_learners"),
+    "active_learners": ("bigint", "course_health_active_learners"),
+    "active_learners_previous_week": ("bigint", "course_health_active_learners_previous_week"),
+    "active_learners_30d": ("bigint", "course_health_active_learners_30d"),
+    "quizzes_completed": ("bigint", "course_health_quizzes_completed"),
+    "videos_completed": ("bigint", "course_health_videos_completed"),
+    "active_learners_baseline": ("double", "course_health_active_learners_baseline"),
+    "active_learners_change": ("double", "course_health_active_learners_change"),
+    "health_status": ("varchar", "course_health_status"),
+    "as_of_date": ("date", "as_of_date"),
+}
+
+
+def test_course_health_mart_has_an_enforced_contract_and_doc_block_metrics(
+    manifest: dict,
+) -> None:
+    mart = manifest["nodes"][HEALTH_MART]
+    assert mart["config"]["contract"]["enforced"] is True
+    assert {name: col["data_type"] for name, col in mart["columns"].items()} == {
+        name: data_type for name, (data_type, _) in HEALTH_MART_COLUMNS.items()
+    }
+    for name, (_, doc) in HEALTH_MART_COLUMNS.items():
+        if doc:
+            block = manifest["docs"][f"doc.{PROJECT}.{doc}"]["block_contents"]
+            assert mart["columns"][name]["description"].strip() == block.strip(), name
+    for name in ("mart_course_health_weekly", "learner", "counted_event"):
+        block = manifest["docs"][f"doc.{PROJECT}.{name}"]["block_contents"]
+        assert block.strip() in mart["description"]

@@ -40,10 +40,7 @@
 
 {% macro activity_window_start_at() -%}
     {#- SQL literal: the first instant of the activity window (N days ending with as_of_date, inclusive). -#}
-    {%- set days = var('activity_window_days') | int -%}
-    {%- if days < 1 -%}
-        {{ exceptions.raise_compiler_error("var activity_window_days must be a positive integer (got '" ~ var('activity_window_days') ~ "').") }}
-    {%- endif -%}
+    {%- set days = activity_window_days() -%}
     cast('{{ (as_of_date_value() - modules.datetime.timedelta(days=days - 1)).isoformat() }}' as timestamp)
 {%- endmacro %}
 
@@ -131,4 +128,30 @@
         {{ event_type_count_column(code) }}{{ ' + ' if not loop.last }}
     {%- endfor -%}
     )
+{%- endmacro %}
+
+{% macro activity_window_days() -%}
+    {#- The activity window length in days (var activity_window_days), a positive integer. -#}
+    {{ return(window_days('activity_window_days')) }}
+{%- endmacro %}
+
+{% macro course_health_weeks(name) -%}
+    {#- A week count of the course health rules (var course_health_baseline_weeks or course_health_new_weeks), at least 1. -#}
+    {%- set text = var(name, none) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+$', text) or text | int < 1 -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a whole number of weeks, at least 1 (got '" ~ text ~ "'); see vars in dbt_project.yml.") }}
+    {%- endif -%}
+    {{ return(text | int) }}
+{%- endmacro %}
+
+{% macro course_health_change(name) -%}
+    {#- SQL literal: a change threshold of the course health rules (var course_health_growing_change or course_health_declining_change), a fraction of the baseline. -#}
+    {%- set text = var(name, none) | string | trim -%}
+    {%- if not modules.re.match('^-?[0-9]+(\\.[0-9]+)?$', text) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a number such as 0.2 (a fraction of the baseline; got '" ~ text ~ "'); see vars in dbt_project.yml.") }}
+    {%- endif -%}
+    {%- if var('course_health_growing_change') | float <= var('course_health_declining_change') | float -%}
+        {{ exceptions.raise_compiler_error("var course_health_growing_change must be greater than var course_health_declining_change; see vars in dbt_project.yml.") }}
+    {%- endif -%}
+    cast({{ text }} as double)
 {%- endmacro %}

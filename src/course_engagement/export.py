@@ -19,7 +19,8 @@ each cell. Numeric columns are written as they are.
 
 The time-series marts (`TIME_SERIES_MARTS`) are exported next to it, the same way, as
 `<mart name without mart_>_<ds>.csv`: every column in contract order, rows ordered by all
-columns (their keys come first). They hold dates and numbers only, so no cell needs a guard.
+columns (their keys come first). They hold dates, numbers and fixed codes (health_status)
+only, so no cell needs a guard.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", FORMULA_PREFIX)
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2: below 0x20 but tab, LF, CR
 REPLACEMENT_CHARACTER = "\ufffd"
 # The time-series marts exported beside the report, in this order; a new one only adds its name.
-TIME_SERIES_MARTS = ("mart_active_learners_daily", "mart_cohort_retention_weekly")
+TIME_SERIES_MARTS = (
+    "mart_active_learners_daily",
+    "mart_cohort_retention_weekly",
+    "mart_course_health_weekly",
+)
 _TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.csv\.(?P<pid>\d+)\..*\.tmp$")
 
 

@@ -263,3 +263,81 @@ def test_each_layer_builds_on_its_own_without_warnings(fixture_session: tuple) -
             node: status for node, status in build.statuses.items() if "exposure" not in node
         }
         assert set(statuses.values()) <= {"success", "pass"}, statuses
+
+
+def _health(run: DbtRun, course_id: int) -> list[tuple]:
+    return run.query(
+        "select week_start, learners, active_learners, active_learners_previous_week, "
+        "active_learners_30d, quizzes_completed, videos_completed, health_status "
+        f"from analytics.mart_course_health_weekly where course_id = {course_id} "
+        "order by week_start"
+    )
+
+
+def _week(month: int, day: int) -> dt.date:
+    return dt.date(2025 if month > 1 else 2026, month, day)
+
+
+def test_course_health_weekly_has_every_course_in_every_week_to_as_of_date(
+    fixture_build: DbtRun,
+) -> None:
+    # the first counted event (5, 2025-11-15, a Saturday) opens the week of 2025-11-10; the
+    # last week is the one holding as_of_date 2026-01-31 (a Saturday), cut at it
+    ((weeks, first, last, last_end, rows),) = fixture_build.query(
+        "select count(distinct week_start), min(week_start), max(week_start), "
+        "max(week_end_date), count(*) from analytics.mart_course_health_weekly"
+    )
+    assert (weeks, first, last, last_end, rows) == (
+        12,
+        _week(11, 10),
+        _week(1, 26),
+        dt.date(2026, 1, 31),
+        3 * 12,
+    )
+
+
+def test_course_health_weekly_counts_each_week_of_a_course(fixture_build: DbtRun) -> None:
+    # learners: user 3 from the week of event 5 (before their enrolment), users 1, 6, 8 from
+    # the week of 12-29 (enrolments 01-01, 01-03, first event 01-02). Active: user 3 on 11-15
+    # and 01-01, user 6 on 01-02, user 1 on 01-10 and 01-31 (event 3 is future). The 30-day
+    # count merges each learner's days: user 3 covers the weeks ending 11-16 to 12-14, then
+    # 01-04 to 01-25; user 6 01-04 to as_of_date; user 1 01-11 to as_of_date.
+    # Status (baseline: mean active of the 4 weeks before; new: 4 weeks from 11-10).
+    assert _health(fixture_build, 101) == [
+        (_week(11, 10), 1, 1, 0, 1, 0, 0, "new"),
+        (_week(11, 17), 1, 0, 1, 1, 0, 0, "new"),
+        (_week(11, 24), 1, 0, 0, 1, 0, 0, "new"),
+        (_week(12, 1), 1, 0, 0, 1, 0, 0, "new"),
+        (_week(12, 8), 1, 0, 0, 1, 0, 0, "declining"),  # 0 against 0.25
+        (_week(12, 15), 1, 0, 0, 0, 0, 0, "dormant"),
+        (_week(12, 22), 1, 0, 0, 0, 0, 0, "dormant"),
+        (_week(12, 29), 4, 2, 0, 2, 1, 1, "growing"),  # back from a baseline of 0
+        (_week(1, 5), 4, 1, 2, 3, 0, 1, "growing"),  # 1 against 0.5
+        (_week(1, 12), 4, 0, 1, 3, 0, 0, "declining"),
+        (_week(1, 19), 4, 0, 0, 3, 0, 0, "declining"),
+        (_week(1, 26), 4, 1, 0, 2, 1, 0, "growing"),  # 1 against 0.75
+    ]
+
+
+def test_course_health_weekly_keeps_quiet_weeks_and_courses_without_learners(
+    fixture_build: DbtRun,
+) -> None:
+    # 102: user 1 enrolled 01-02, user 7 01-15; user 1's only counted event is on 01-20
+    health_102 = _health(fixture_build, 102)
+    assert [row[:2] for row in health_102[6:]] == [
+        (_week(12, 22), 0),
+        (_week(12, 29), 1),
+        (_week(1, 5), 1),
+        (_week(1, 12), 2),
+        (_week(1, 19), 2),
+        (_week(1, 26), 2),
+    ]
+    assert health_102[-2:] == [
+        (_week(1, 19), 2, 1, 0, 1, 0, 0, "new"),
+        (_week(1, 26), 2, 0, 1, 1, 0, 0, "new"),
+    ]
+    assert {row[-1] for row in health_102[:-2]} == {"dormant"}
+    # 103 has no learner (event 9 has no enrolment behind it): zeros, dormant, every week
+    assert _health(fixture_build, 103) == [
+        (week, 0, 0, 0, 0, 0, 0, "dormant") for week, *_ in health_102
+    ]

@@ -23,7 +23,7 @@ windows as (
 
     select {{ window_days('weekly_activity_window_days') }} as window_days
     union all
-    select {{ window_days('activity_window_days') }} as window_days
+    select {{ activity_window_days() }} as window_days
 
 ),
 
@@ -137,7 +137,7 @@ daily_changes as (
             where window_days = {{ window_days('weekly_activity_window_days') }}
         ) as weekly_change,
         sum(count_change) filter (
-            where window_days = {{ window_days('activity_window_days') }}
+            where window_days = {{ activity_window_days() }}
         ) as monthly_change
     from changes
     group by change_date

@@ -1,0 +1,366 @@
+{#
+    Course health per ISO week, as of as_of_date: one row per catalogue course and week (Monday
+    week_start), from the week of the first counted event (any course) to the week holding
+    as_of_date. Every number is made of counted events (a learner pair's days of
+    int_user_course__daily_activity up to as_of_date) and learners; definitions in _metrics.md.
+
+    How it scales: nothing joins weeks with user-days. Weekly counts are one group by over the
+    counted user-course-days. The 30-day distinct count per week uses intervals: a day d counts
+    its learner at every window end from d to d + 29, so per learner x course the days' intervals
+    are merged into disjoint islands (a lag and a running sum over the days), each island
+    covers a run of consecutive weeks (their window end: Sunday, or as_of_date in its week), and
+    the island adds +1 at its first week and -1 after its last; a running sum per course over
+    the weeks gives the distinct learners. Learners per week are a running sum of enrolment
+    weeks the same way. Cost: O(user-course-days + courses x weeks). A table rebuilt every run
+    like the other marts: a daily run re-reads the compact daily model, never the events.
+#}
+with
+
+courses as (
+
+    select * from {{ ref('base_raw__courses') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('int_user_course__activity') }}
+
+),
+
+daily_activity as (
+
+    select * from {{ ref('int_user_course__daily_activity') }}
+
+),
+
+learner_pairs as (
+
+    select
+        user_id,
+        course_id,
+        first_enrolled_at,
+        -- the earlier of the first enrolment's week (up to as_of_date) and the first counted
+        -- event's week; null when neither exists
+        least(
+            case
+                when first_enrolled_at < {{ as_of_end_at() }}
+                    then cast(date_trunc('week', first_enrolled_at) as date)
+            end,
+            cast(date_trunc('week', first_activity_at) as date)
+        ) as first_learner_week_start
+    from activity
+    where is_learner
+
+),
+
+counted_days as (
+
+    -- a learner's days with events up to as_of_date: its counted events, per day
+    select
+        daily_activity.user_id,
+        daily_activity.course_id,
+        daily_activity.activity_date,
+        cast(date_trunc('week', daily_activity.activity_date) as date) as week_start,
+        coalesce({{ event_type_count('quiz_completion_event_types') }}, 0) as quizzes_completed,
+        coalesce({{ event_type_count('video_completion_event_types') }}, 0) as videos_completed
+    from daily_activity
+    inner join learner_pairs
+        on
+            daily_activity.user_id = learner_pairs.user_id
+            and daily_activity.course_id = learner_pairs.course_id
+    where
+        daily_activity.activity_date <= {{ as_of_date() }}
+        and daily_activity.event_count > 0
+
+),
+
+weeks as (
+
+    -- every week from the first counted event's to as_of_date's, with or without activity
+    select
+        cast(series.week_start as date) as week_start,
+        least(cast(series.week_start as date) + 6, {{ as_of_date() }}) as week_end_date
+    from (
+        select
+            unnest(generate_series(
+                cast(date_trunc('week', min(activity_date)) as timestamp),
+                cast({{ as_of_date() }} as timestamp),
+                interval 7 day
+            )) as week_start
+        from counted_days
+        having count(*) > 0
+    ) as series
+
+),
+
+course_weeks as (
+
+    select
+        courses.course_id,
+        weeks.week_start,
+        weeks.week_end_date
+    from courses
+    cross join weeks
+
+),
+
+weekly_activity as (
+
+    select
+        course_id,
+        week_start,
+        count(distinct user_id) as active_learners,
+        sum(quizzes_completed) as quizzes_completed,
+        sum(videos_completed) as videos_completed
+    from counted_days
+    group by course_id, week_start
+
+),
+
+day_gaps as (
+
+    select
+        user_id,
+        course_id,
+        activity_date,
+        activity_date - lag(activity_date) over (
+            partition by user_id, course_id order by activity_date
+        ) as days_since_previous
+    from counted_days
+
+),
+
+island_numbers as (
+
+    -- a day starts a new island when its window-end interval does not touch the previous one
+    select
+        user_id,
+        course_id,
+        activity_date,
+        sum(
+            case
+                when
+                    days_since_previous is null
+                    or days_since_previous > {{ activity_window_days() }}
+                    then 1
+                else 0
+            end
+        ) over (
+            partition by user_id, course_id
+            order by activity_date
+            rows between unbounded preceding and current row
+        ) as island_number
+    from day_gaps
+
+),
+
+islands as (
+
+    -- the window ends each island covers: [first day, last day + window - 1]
+    select
+        course_id,
+        min(activity_date) as covered_from,
+        max(activity_date) + ({{ activity_window_days() }} - 1) as covered_until
+    from island_numbers
+    group by user_id, course_id, island_number
+
+),
+
+island_weeks as (
+
+    -- the first and last week whose window end the island covers
+    select
+        course_id,
+        cast(date_trunc('week', covered_from) as date) as first_week_start,
+        case
+            when covered_until >= {{ as_of_date() }}
+                then cast(date_trunc('week', {{ as_of_date() }}) as date)
+            else cast(date_trunc('week', covered_until - 6) as date)
+        end as last_week_start
+    from islands
+
+),
+
+window_steps as (
+
+    select
+        course_id,
+        week_start,
+        sum(step) as step
+    from (
+        select
+            course_id,
+            first_week_start as week_start,
+            1 as step
+        from island_weeks
+        where first_week_start <= last_week_start
+
+        union all
+
+        select
+            course_id,
+            last_week_start + 7 as week_start,
+            -1 as step
+        from island_weeks
+        where first_week_start <= last_week_start
+    ) as steps
+    group by course_id, week_start
+
+),
+
+first_week as (
+
+    select min(week_start) as week_start from weeks
+
+),
+
+learner_start_weeks as (
+
+    -- a learner counts from the week of their first enrolment up to as_of_date or of their
+    -- first counted event, whichever is earlier (so active learners never exceed learners),
+    -- weeks before the first row folded into it; an enrolment without a time counts in every
+    -- week; null: never (enrolled after as_of_date, no counted event)
+    select
+        learner_pairs.course_id,
+        case
+            when learner_pairs.first_enrolled_at is null then first_week.week_start
+            when learner_pairs.first_learner_week_start is not null
+                then greatest(learner_pairs.first_learner_week_start, first_week.week_start)
+        end as week_start
+    from learner_pairs
+    cross join first_week
+
+),
+
+learner_steps as (
+
+    select
+        course_id,
+        week_start,
+        count(*) as step
+    from learner_start_weeks
+    where week_start is not null
+    group by course_id, week_start
+
+),
+
+weekly as (
+
+    select
+        course_weeks.course_id,
+        course_weeks.week_start,
+        course_weeks.week_end_date,
+        sum(coalesce(learner_steps.step, 0)) over course_history as learners,
+        coalesce(weekly_activity.active_learners, 0) as active_learners,
+        sum(coalesce(window_steps.step, 0)) over course_history as active_learners_30d,
+        coalesce(weekly_activity.quizzes_completed, 0) as quizzes_completed,
+        coalesce(weekly_activity.videos_completed, 0) as videos_completed
+    from course_weeks
+    left join weekly_activity
+        on
+            course_weeks.course_id = weekly_activity.course_id
+            and course_weeks.week_start = weekly_activity.week_start
+    left join window_steps
+        on
+            course_weeks.course_id = window_steps.course_id
+            and course_weeks.week_start = window_steps.week_start
+    left join learner_steps
+        on
+            course_weeks.course_id = learner_steps.course_id
+            and course_weeks.week_start = learner_steps.week_start
+    window course_history as (
+        partition by course_weeks.course_id
+        order by course_weeks.week_start
+        rows between unbounded preceding and current row
+    )
+
+),
+
+compared as (
+
+    select
+        course_id,
+        week_start,
+        week_end_date,
+        learners,
+        active_learners,
+        active_learners_30d,
+        quizzes_completed,
+        videos_completed,
+        coalesce(
+            lag(active_learners) over (partition by course_id order by week_start), 0
+        ) as active_learners_previous_week,
+        avg(active_learners) over (
+            partition by course_id
+            order by week_start
+            rows between {{ course_health_weeks('course_health_baseline_weeks') }} preceding
+            and 1 preceding
+        ) as active_learners_baseline,
+        min(case when active_learners > 0 then week_start end) over (
+            partition by course_id
+        ) as first_active_week_start
+    from weekly
+
+),
+
+rated as (
+
+    select
+        course_id,
+        week_start,
+        week_end_date,
+        learners,
+        active_learners,
+        active_learners_previous_week,
+        active_learners_30d,
+        quizzes_completed,
+        videos_completed,
+        active_learners_baseline,
+        first_active_week_start,
+        (active_learners - active_learners_baseline)
+        / nullif(active_learners_baseline, 0) as active_learners_change
+    from compared
+
+),
+
+final as (
+
+    select
+        cast(course_id as bigint) as course_id,
+        cast(week_start as date) as week_start,
+        cast(week_end_date as date) as week_end_date,
+        cast(learners as bigint) as learners,
+        cast(active_learners as bigint) as active_learners,
+        cast(active_learners_previous_week as bigint) as active_learners_previous_week,
+        cast(active_learners_30d as bigint) as active_learners_30d,
+        cast(quizzes_completed as bigint) as quizzes_completed,
+        cast(videos_completed as bigint) as videos_completed,
+        cast(active_learners_baseline as double) as active_learners_baseline,
+        cast(active_learners_change as double) as active_learners_change,
+        cast(
+            case
+                when active_learners_30d = 0 then 'dormant'
+                when
+                    week_start
+                    < first_active_week_start
+                    + 7 * {{ course_health_weeks('course_health_new_weeks') }}
+                    then 'new'
+                when
+                    coalesce(active_learners_baseline, 0) = 0
+                    or active_learners_change
+                    >= {{ course_health_change('course_health_growing_change') }}
+                    then 'growing'
+                when
+                    active_learners_change
+                    <= {{ course_health_change('course_health_declining_change') }}
+                    then 'declining'
+                else 'steady'
+            end as varchar
+        ) as health_status,
+        {{ as_of_date() }} as as_of_date
+    from rated
+
+)
+
+select * from final
