@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from course_engagement.contract import EVENTS, TABLES
+from course_engagement.export import TIME_SERIES_MARTS
 from course_engagement.load_batches import BATCH_COLUMN
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -308,7 +309,7 @@ def test_event_source_freshness_warns_only(manifest: dict) -> None:
 
 
 def test_exposure_declares_the_stakeholder_report(manifest: dict) -> None:
-    (exposure,) = manifest["exposures"].values()
+    exposure = manifest["exposures"][f"exposure.{PROJECT}.course_engagement_report"]
     assert exposure["owner"]["name"] == "Learning Ops"
     assert exposure["depends_on"]["nodes"] == [MART]
     assert "output/reports/course_engagement_<ds>.csv" in exposure["description"]
@@ -335,6 +336,14 @@ def test_business_constants_are_not_copied_into_models(manifest: dict) -> None:
         if found:
             copied[node["name"]] = sorted(found)
     assert not copied, f"use the vars/macros instead of literal constants: {copied}"
+
+
+def test_exposure_declares_every_exported_time_series_mart(manifest: dict) -> None:
+    exposure = manifest["exposures"][f"exposure.{PROJECT}.time_series_reports"]
+    assert exposure["owner"]["name"] == "Learning Ops"
+    assert sorted(exposure["depends_on"]["nodes"]) == sorted(
+        f"model.{PROJECT}.{mart}" for mart in TIME_SERIES_MARTS
+    )
 
 
 HEALTH_MART = f"model.{PROJECT}.mart_course_health_weekly"

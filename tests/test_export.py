@@ -8,7 +8,12 @@ import stat
 import duckdb
 import pytest
 
-from course_engagement.export import REPORT_COLUMNS, export_report
+from course_engagement.export import (
+    REPORT_COLUMNS,
+    TIME_SERIES_MARTS,
+    export_report,
+    export_time_series,
+)
 
 
 @pytest.fixture
@@ -148,3 +153,136 @@ def test_control_characters_become_replacement_characters_with_a_warning(tmp_pat
         "3 cell(s): course 1 course_title; course 3 course_title; course 2 category; "
         "fix them in the source export"
     )
+
+
+@pytest.fixture
+def time_series_db(mart_db):
+    with duckdb.connect(str(mart_db)) as con:
+        con.execute(
+            """
+            create table analytics.mart_active_learners_daily as
+            select * from (values
+                (date '2026-10-31', 0::bigint, 1::bigint, 2::bigint, 0.0::double),
+                (date '2026-10-30', 1, 1, 2, 0.5),
+                (date '2026-10-29', 1, 1, 1, 1.0)
+            ) t(activity_date, daily_active_learners, weekly_active_learners,
+                monthly_active_learners, stickiness)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.mart_cohort_retention_weekly as
+            select * from (values
+                (date '2026-10-26', 0, 2::bigint, 0::bigint, 0.0::double),
+                (date '2026-10-19', 1, 3, 1, 1 / 3),
+                (date '2026-10-19', 0, 3, 3, 1.0)
+            ) t(cohort_week, weeks_since_enrolment, cohort_learners, active_learners,
+                retention_rate)
+            """
+        )
+        con.execute(
+            """
+            create table analytics.mart_course_health_weekly as
+            select * from (values
+                (2, date '2026-10-26', date '2026-10-31', 1, 0, 0, 0, 0, 0, null::double,
+                 null::double, 'dormant', date '2026-10-31'),
+                (1, date '2026-10-26', date '2026-10-31', 4, 2, 1, 3, 5, 6, 1.5, 1 / 3,
+                 'growing', date '2026-10-31')
+            ) t(course_id, week_start, week_end_date, learners, active_learners,
+                active_learners_previous_week, active_learners_30d, quizzes_completed,
+                videos_completed, active_learners_baseline, active_learners_change,
+                health_status, as_of_date)
+            """
+        )
+    return mart_db
+
+
+def test_time_series_reports_are_written_beside_the_report_in_key_order(time_series_db, tmp_path):
+    reports = export_time_series(time_series_db, tmp_path / "reports", "2026-10-31")
+    assert [(r.path.name, r.rows) for r in reports] == [
+        ("active_learners_daily_2026-10-31.csv", 3),
+        ("cohort_retention_weekly_2026-10-31.csv", 3),
+        ("course_health_weekly_2026-10-31.csv", 2),
+    ]
+    assert reports[0].path.read_text().splitlines() == [
+        "activity_date,daily_active_learners,weekly_active_learners,monthly_active_learners,"
+        "stickiness",
+        "2026-10-29,1,1,1,1.0",
+        "2026-10-30,1,1,2,0.5",
+        "2026-10-31,0,1,2,0.0",
+    ]
+    assert reports[1].path.read_text().splitlines() == [
+        "cohort_week,weeks_since_enrolment,cohort_learners,active_learners,retention_rate",
+        "2026-10-19,0,3,3,1.0",
+        "2026-10-19,1,3,1,0.3333333333333333",
+        "2026-10-26,0,2,0,0.0",
+    ]
+    assert reports[2].path.read_text().splitlines() == [
+        "course_id,week_start,week_end_date,learners,active_learners,"
+        "active_learners_previous_week,active_learners_30d,quizzes_completed,videos_completed,"
+        "active_learners_baseline,active_learners_change,health_status,as_of_date",
+        "1,2026-10-26,2026-10-31,4,2,1,3,5,6,1.5,0.3333333333333333,growing,2026-10-31",
+        "2,2026-10-26,2026-10-31,1,0,0,0,0,0,,,dormant,2026-10-31",
+    ]
+    assert {stat.S_IMODE(r.path.stat().st_mode) for r in reports} == {0o644}
+
+
+def test_time_series_rerun_gives_identical_bytes_and_leaves_no_temporary_file(
+    time_series_db, tmp_path
+):
+    first = [
+        r.path.read_bytes() for r in export_time_series(time_series_db, tmp_path, "2026-10-31")
+    ]
+    second = [
+        r.path.read_bytes() for r in export_time_series(time_series_db, tmp_path, "2026-10-31")
+    ]
+    assert first == second
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "active_learners_daily_2026-10-31.csv",
+        "cohort_retention_weekly_2026-10-31.csv",
+        "course_health_weekly_2026-10-31.csv",
+        "mart.duckdb",
+    ]
+
+
+def test_every_time_series_mart_is_exported_under_its_name_without_mart(time_series_db, tmp_path):
+    reports = export_time_series(time_series_db, tmp_path / "reports", "2026-10-31")
+    assert [r.path.name for r in reports] == [
+        f"{mart.removeprefix('mart_')}_2026-10-31.csv" for mart in TIME_SERIES_MARTS
+    ]
+
+
+def test_an_empty_time_series_mart_gives_a_header_only_file(time_series_db, tmp_path):
+    with duckdb.connect(str(time_series_db)) as con:
+        con.execute("delete from analytics.mart_active_learners_daily")
+    daily, *_ = export_time_series(time_series_db, tmp_path / "reports", "2026-10-31")
+    assert daily.rows == 0
+    assert daily.path.read_text() == (
+        "activity_date,daily_active_learners,weekly_active_learners,monthly_active_learners,"
+        "stickiness\n"
+    )
+
+
+def test_a_missing_time_series_mart_keeps_the_previous_files(time_series_db, tmp_path):
+    reports = tmp_path / "reports"
+    daily, cohort, health = export_time_series(time_series_db, reports, "2026-10-31")
+    before = cohort.path.read_bytes()
+    with duckdb.connect(str(time_series_db)) as con:
+        con.execute("drop table analytics.mart_cohort_retention_weekly")
+    with pytest.raises(duckdb.CatalogException):
+        export_time_series(time_series_db, reports, "2026-10-31")
+    assert cohort.path.read_bytes() == before
+    assert sorted(p.name for p in reports.iterdir()) == [
+        daily.path.name,
+        cohort.path.name,
+        health.path.name,
+    ]
+
+
+def test_a_temporary_of_a_killed_time_series_export_is_removed(time_series_db, tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    stale = reports / ".active_learners_daily_2026-10-30.csv.999999999.x1.tmp"
+    stale.write_text("half")
+    export_time_series(time_series_db, reports, "2026-10-31")
+    assert not stale.exists()

@@ -45,6 +45,8 @@ MARTS = (
     "mart_course_engagement",
     "mart_data_quality",
     "mart_event_reconciliation",
+    "mart_active_learners_daily",
+    "mart_cohort_retention_weekly",
     "mart_course_health_weekly",
 )
 # each incremental model, and its bookkeeping columns (how a row got there, not what it says)

@@ -86,9 +86,9 @@ def test_notebook_shows_every_file_accounted_for_on_load(executed: nbformat.Note
     assert "loaded + rejected = data lines for all 4 files; 0 rejected lines" in stdout(executed)
 
 
-def test_notebook_draws_its_two_charts(executed: nbformat.NotebookNode) -> None:
+def test_notebook_draws_its_three_charts(executed: nbformat.NotebookNode) -> None:
     images = [o for o in outputs(executed, "display_data") if "image/png" in o["data"]]
-    assert len(images) == 2
+    assert len(images) == 3  # courses, daily active learners, the time-series mart
 
 
 def test_notebook_is_committed_without_outputs() -> None:

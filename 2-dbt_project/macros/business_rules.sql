@@ -29,6 +29,15 @@
     cast('{{ (as_of_date_value() + modules.datetime.timedelta(days=1)).isoformat() }}' as timestamp)
 {%- endmacro %}
 
+{% macro window_days(name) -%}
+    {#- A window length in days from a var, checked: window_days('activity_window_days') -> 30. -#}
+    {%- set days = var(name) | int -%}
+    {%- if days < 1 -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a positive integer (got '" ~ var(name) ~ "').") }}
+    {%- endif -%}
+    {{ return(days) }}
+{%- endmacro %}
+
 {% macro activity_window_start_at() -%}
     {#- SQL literal: the first instant of the activity window (N days ending with as_of_date, inclusive). -#}
     {%- set days = activity_window_days() -%}
@@ -123,11 +132,7 @@
 
 {% macro activity_window_days() -%}
     {#- The activity window length in days (var activity_window_days), a positive integer. -#}
-    {%- set days = var('activity_window_days') | int -%}
-    {%- if days < 1 -%}
-        {{ exceptions.raise_compiler_error("var activity_window_days must be a positive integer (got '" ~ var('activity_window_days') ~ "').") }}
-    {%- endif -%}
-    {{ return(days) }}
+    {{ return(window_days('activity_window_days')) }}
 {%- endmacro %}
 
 {% macro course_health_weeks(name) -%}

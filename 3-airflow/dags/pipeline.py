@@ -18,7 +18,8 @@ from course_engagement.settings import Settings, reports_dir_from_env
 DOC_MD = """
 ### course_engagement_pipeline
 Builds `analytics.mart_course_engagement` (one row per catalogue course) and publishes
-`output/reports/course_engagement_<ds>.csv` for Learning Ops.
+`output/reports/course_engagement_<ds>.csv` for Learning Ops, with the time-series marts
+(`export.TIME_SERIES_MARTS`) beside it as `<mart name without mart_>_<ds>.csv`.
 
 `load_raw` → `run_base` → `run_intermediate` → `run_marts` → `check_mart_quality` →
 `export_mart_report`
@@ -31,7 +32,7 @@ Builds `analytics.mart_course_engagement` (one row per catalogue course) and pub
 * The report date is `ds`; a run without a logical date uses its `run_after` date (UTC).
 * Event-grain data tests check the load batches this run brings; trigger with the param
   `full_history_checks` (weekly, and after a reload or an incident) to check all history.
-* Nothing is exported after a failed check; the report is written atomically.
+* Nothing is exported after a failed check; each report is written atomically.
 """
 
 REPORT_ASSET = Asset(

@@ -16,6 +16,11 @@ with `=`, `+`, `-`, `@`, a tab or a carriage return, or with `'`, gets a leading
 stripping one leading `'` from a text cell that has one gives the mart's value back. Control
 characters other than tab, line feed and carriage return become U+FFFD, with a warning naming
 each cell. Numeric columns are written as they are.
+
+The time-series marts (`TIME_SERIES_MARTS`) are exported next to it, the same way, as
+`<mart name without mart_>_<ds>.csv`: every column in contract order, rows ordered by all
+columns (their keys come first). They hold dates, numbers and fixed codes (health_status)
+only, so no cell needs a guard.
 """
 
 from __future__ import annotations
@@ -51,7 +56,13 @@ FORMULA_PREFIX = "'"  # what a text cell starting with a FORMULA_STARTS characte
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", FORMULA_PREFIX)
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2: below 0x20 but tab, LF, CR
 REPLACEMENT_CHARACTER = "\ufffd"
-_TEMPORARY = re.compile(r"^\.course_engagement_.*\.csv\.(?P<pid>\d+)\..*\.tmp$")
+# The time-series marts exported beside the report, in this order; a new one only adds its name.
+TIME_SERIES_MARTS = (
+    "mart_active_learners_daily",
+    "mart_cohort_retention_weekly",
+    "mart_course_health_weekly",
+)
+_TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.csv\.(?P<pid>\d+)\..*\.tmp$")
 
 
 class ExportError(RuntimeError):
@@ -67,6 +78,11 @@ class Report:
 
 def report_path(reports_dir: Path, ds: str) -> Path:
     return reports_dir / f"course_engagement_{validate_date(ds).isoformat()}.csv"
+
+
+def time_series_report_path(reports_dir: Path, mart: str, ds: str) -> Path:
+    name = mart.removeprefix("mart_")
+    return reports_dir / f"{name}_{validate_date(ds).isoformat()}.csv"
 
 
 def _process_alive(pid: int) -> bool:
@@ -120,41 +136,49 @@ def _cells_with_control_characters(con, text_columns: set[str]) -> tuple[str, ..
     return tuple(cells)
 
 
-def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
-    """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
-    final = report_path(reports_dir, ds)
-    as_of = validate_date(ds)
+def _prepare(reports_dir: Path) -> None:
     if not reports_dir.is_dir():  # never world-writable, whatever the umask
         reports_dir.parent.mkdir(parents=True, exist_ok=True)
         reports_dir.mkdir(mode=REPORTS_DIR_MODE, exist_ok=True)
     remove_stale_temporaries(reports_dir)
+
+
+def _copy_atomically(con, query: str, final: Path) -> None:
+    """COPY a query to a hidden temporary file beside `final`, then rename it into place."""
     handle, temporary = tempfile.mkstemp(
-        prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=reports_dir
+        prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent
     )
     os.close(handle)
     try:
-        with connect_read_only(db_path, "export the report") as con:
-            rows, dates = con.execute(
-                f"select count(*), string_agg(distinct as_of_date::varchar, ', ') from {MART}"
-            ).fetchone()
-            if rows == 0 or dates != as_of.isoformat():
-                raise ExportError(
-                    f"{MART} is {'empty' if rows == 0 else f'built as of {dates}'}, not as of "
-                    f"{as_of}; refusing to write {final}. Rebuild the marts for {as_of} first"
-                )
-            text_columns = _text_columns(con)
-            columns = ", ".join(_guarded(c) if c in text_columns else c for c in REPORT_COLUMNS)
-            replaced = _cells_with_control_characters(con, text_columns)
-            con.execute(
-                f"copy (select {columns} from {MART} order by course_id) "
-                "to $path (format csv, header true, use_tmp_file false)",
-                {"path": temporary},
-            )
+        con.execute(
+            f"copy ({query}) to $path (format csv, header true, use_tmp_file false)",
+            {"path": temporary},
+        )
         os.chmod(temporary, REPORT_MODE)
         os.replace(temporary, final)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
+    """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
+    final = report_path(reports_dir, ds)
+    as_of = validate_date(ds)
+    _prepare(reports_dir)
+    with connect_read_only(db_path, "export the report") as con:
+        rows, dates = con.execute(
+            f"select count(*), string_agg(distinct as_of_date::varchar, ', ') from {MART}"
+        ).fetchone()
+        if rows == 0 or dates != as_of.isoformat():
+            raise ExportError(
+                f"{MART} is {'empty' if rows == 0 else f'built as of {dates}'}, not as of "
+                f"{as_of}; refusing to write {final}. Rebuild the marts for {as_of} first"
+            )
+        text_columns = _text_columns(con)
+        columns = ", ".join(_guarded(c) if c in text_columns else c for c in REPORT_COLUMNS)
+        replaced = _cells_with_control_characters(con, text_columns)
+        _copy_atomically(con, f"select {columns} from {MART} order by course_id", final)
     if replaced:
         print(
             f"warning: {final.name}: control characters replaced by U+FFFD in "
@@ -162,3 +186,23 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
         )
     print(f"report written: {final} ({rows} rows)")
     return Report(final, rows, replaced)
+
+
+def export_time_series(db_path: Path, reports_dir: Path, ds: str) -> tuple[Report, ...]:
+    """Write one `<name>_<ds>.csv` per mart of TIME_SERIES_MARTS; return them in that order.
+
+    Run after `export_report`, which checks that the marts were built for `ds` (these marts
+    have no as_of_date column to check). An empty mart (no counted event yet) gives a file
+    with the header only.
+    """
+    finals = [time_series_report_path(reports_dir, mart, ds) for mart in TIME_SERIES_MARTS]
+    _prepare(reports_dir)
+    reports = []
+    with connect_read_only(db_path, "export the time-series reports") as con:
+        for mart, final in zip(TIME_SERIES_MARTS, finals, strict=True):
+            relation = f"analytics.{mart}"
+            (rows,) = con.execute(f"select count(*) from {relation}").fetchone()
+            _copy_atomically(con, f"select * from {relation} order by all", final)
+            print(f"report written: {final} ({rows} rows)")
+            reports.append(Report(final, rows))
+    return tuple(reports)

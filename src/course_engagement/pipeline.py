@@ -82,6 +82,13 @@ def check_mart_quality(settings: Settings) -> int:
 
 
 def export_mart_report(settings: Settings, ds: str) -> dict[str, Any]:
+    """The day's report, then the time-series reports beside it (same date, same marts build)."""
     report = export.export_report(settings.db_path, settings.reports_dir, ds)
+    time_series = export.export_time_series(settings.db_path, settings.reports_dir, ds)
     figures = quality.record_run(settings.db_path, report.path)
-    return {"path": str(report.path), "rows": report.rows, "learners": figures.learners}
+    return {
+        "path": str(report.path),
+        "rows": report.rows,
+        "learners": figures.learners,
+        "time_series": {str(r.path): r.rows for r in time_series},
+    }

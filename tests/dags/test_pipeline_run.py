@@ -13,7 +13,7 @@ import shutil
 import duckdb
 import pytest
 
-from course_engagement.export import REPORT_COLUMNS
+from course_engagement.export import REPORT_COLUMNS, TIME_SERIES_MARTS
 from course_engagement.run import run
 
 DATE = "2026-10-31"
@@ -51,10 +51,25 @@ def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflo
     assert {line[-1] for line in rows[1:]} == {DATE}
 
 
+def test_a_run_writes_each_time_series_mart_beside_the_report(first_run, airflow_env):
+    with duckdb.connect(str(airflow_env["COURSE_ENGAGEMENT_DB"]), read_only=True) as con:
+        for mart in TIME_SERIES_MARTS:
+            path = first_run.parent / f"{mart.removeprefix('mart_')}_{DATE}.csv"
+            with path.open(newline="") as handle:
+                rows = list(csv.reader(handle))
+            relation = con.execute(f"select * from analytics.{mart} order by all")
+            assert rows[0] == [column[0] for column in relation.description]
+            records = relation.fetchall()
+            assert records, mart
+            assert rows[1:] == [["" if v is None else str(v) for v in r] for r in records]
+
+
 def test_rerunning_the_same_date_gives_identical_bytes(first_run):
-    before = first_run.read_bytes()
+    reports = sorted(first_run.parent.glob(f"*_{DATE}.csv"))
+    assert len(reports) == 1 + len(TIME_SERIES_MARTS)
+    before = [path.read_bytes() for path in reports]
     assert run(["--date", DATE]) == 0
-    assert first_run.read_bytes() == before
+    assert [path.read_bytes() for path in reports] == before
 
 
 def test_data_breaking_a_base_test_stops_at_run_base_and_publishes_nothing(

@@ -1,0 +1,182 @@
+{#
+    One row per date (UTC) from the first counted event's date to as_of_date, days without
+    activity included: distinct learners with a counted event that day, in the 7 days and in
+    the 30 days ending that day (vars weekly_activity_window_days, activity_window_days).
+
+    How the rolling distinct counts scale (O(learner-days), never date x window): a learner
+    active on day d is counted on the days d to d + N - 1. For each window length N and each
+    learner, those intervals are merged where they overlap or touch (a new interval starts
+    when the gap to the learner's previous active day exceeds N), so a learner is in at most
+    one interval on any day. Each interval adds +1 on its first day and -1 on the day after
+    its last; the count on a date is the running sum of those changes up to it. One window
+    function per learner over their active days, one running sum over the dates.
+#}
+with
+
+active_days as (
+
+    select * from {{ ref('int_learners__active_days') }}
+
+),
+
+windows as (
+
+    select {{ window_days('weekly_activity_window_days') }} as window_days
+    union all
+    select {{ activity_window_days() }} as window_days
+
+),
+
+dates as (
+
+    select
+        cast(
+            unnest(
+                generate_series(
+                    cast(first_activity_date as timestamp),
+                    cast({{ as_of_date() }} as timestamp),
+                    interval 1 day
+                )
+            ) as date
+        ) as activity_date
+    from (select min(activity_date) as first_activity_date from active_days) as bounds
+    where first_activity_date is not null
+
+),
+
+daily_counts as (
+
+    select
+        activity_date,
+        count(*) as daily_active_learners
+    from active_days
+    group by activity_date
+
+),
+
+gaps as (
+
+    -- each learner's active day and the one before it
+    select
+        user_id,
+        activity_date,
+        lag(activity_date) over (
+            partition by user_id order by activity_date
+        ) as previous_activity_date
+    from active_days
+
+),
+
+interval_starts as (
+
+    select
+        windows.window_days,
+        gaps.user_id,
+        gaps.activity_date,
+        case
+            when gaps.previous_activity_date is null then 1
+            when gaps.activity_date - gaps.previous_activity_date > windows.window_days then 1
+            else 0
+        end as starts_interval
+    from gaps
+    cross join windows
+
+),
+
+numbered as (
+
+    select
+        window_days,
+        user_id,
+        activity_date,
+        sum(starts_interval) over (
+            partition by window_days, user_id
+            order by activity_date
+            rows between unbounded preceding and current row
+        ) as interval_number
+    from interval_starts
+
+),
+
+merged_intervals as (
+
+    select
+        window_days,
+        user_id,
+        min(activity_date) as covered_from,
+        max(activity_date) + (window_days - 1) as covered_to
+    from numbered
+    group by window_days, user_id, interval_number
+
+),
+
+changes as (
+
+    select
+        window_days,
+        covered_from as change_date,
+        1 as count_change
+    from merged_intervals
+
+    union all
+
+    select
+        window_days,
+        covered_to + 1 as change_date,
+        -1 as count_change
+    from merged_intervals
+    where covered_to < {{ as_of_date() }}
+
+),
+
+daily_changes as (
+
+    select
+        change_date,
+        sum(count_change) filter (
+            where window_days = {{ window_days('weekly_activity_window_days') }}
+        ) as weekly_change,
+        sum(count_change) filter (
+            where window_days = {{ activity_window_days() }}
+        ) as monthly_change
+    from changes
+    group by change_date
+
+),
+
+running as (
+
+    select
+        dates.activity_date,
+        coalesce(daily_counts.daily_active_learners, 0) as daily_active_learners,
+        sum(coalesce(daily_changes.weekly_change, 0)) over (
+            order by dates.activity_date
+            rows between unbounded preceding and current row
+        ) as weekly_active_learners,
+        sum(coalesce(daily_changes.monthly_change, 0)) over (
+            order by dates.activity_date
+            rows between unbounded preceding and current row
+        ) as monthly_active_learners
+    from dates
+    left join daily_counts
+        on dates.activity_date = daily_counts.activity_date
+    left join daily_changes
+        on dates.activity_date = daily_changes.change_date
+
+),
+
+final as (
+
+    select
+        cast(activity_date as date) as activity_date,
+        cast(daily_active_learners as bigint) as daily_active_learners,
+        cast(weekly_active_learners as bigint) as weekly_active_learners,
+        cast(monthly_active_learners as bigint) as monthly_active_learners,
+        cast(
+            daily_active_learners / nullif(monthly_active_learners, 0) as double
+        ) as stickiness
+    from running
+
+)
+
+select * from final
