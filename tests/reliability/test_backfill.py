@@ -35,7 +35,7 @@ import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import DB_NAME, query
 
-from course_engagement import dbt_runner, pipeline
+from course_engagement import dbt_runner, export, pipeline
 from course_engagement.dbt_runner import LAYERS
 from course_engagement.settings import Settings
 
@@ -82,9 +82,10 @@ def _total(rows: list[dict], column: str) -> int:
 
 def test_seven_dates_give_seven_reports_each_as_of_its_own_date(backfill) -> None:
     settings, reports = backfill
-    assert sorted(p.name for p in settings.reports_dir.iterdir()) == [
-        f"course_engagement_{ds}.csv" for ds in data.BACKFILL_DATES
-    ]
+    names = ["course_engagement", *(m.removeprefix("mart_") for m in export.TIME_SERIES_MARTS)]
+    assert sorted(p.name for p in settings.reports_dir.iterdir()) == sorted(
+        f"{name}_{ds}.csv" for name in names for ds in data.BACKFILL_DATES
+    )
     for ds, rows in reports.items():
         assert {row["as_of_date"] for row in rows} == {ds}
         assert len(rows) == 4

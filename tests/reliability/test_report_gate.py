@@ -67,7 +67,8 @@ def build_models(settings: Settings, dbt_worker, run_dir: Path) -> None:
 
 
 def reports(settings: Settings) -> list[str]:
-    return sorted(path.name for path in settings.reports_dir.iterdir())
+    """The day reports (the time-series CSVs are written after them, in the same task)."""
+    return sorted(path.name for path in settings.reports_dir.glob("course_engagement_*.csv"))
 
 
 def lose_course(settings: Settings, course_id: int) -> None:
