@@ -72,7 +72,7 @@ import datetime as dt
 import mmap
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -519,6 +519,24 @@ def _remove_empty_wal(db_path: Path) -> None:
         wal.unlink()
 
 
+@contextlib.contextmanager
+def _transaction(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `db_path` with the bookkeeping tables: committed when the block
+    ends, rolled back on any exception; an empty `.wal` it leaves is removed either way."""
+    try:
+        with _connect(db_path) as con:
+            con.begin()
+            try:
+                _create_bookkeeping_tables(con)
+                yield con
+                _commit(con, db_path)
+            except BaseException:
+                _rollback(con)
+                raise
+    finally:
+        _remove_empty_wal(db_path)
+
+
 def _load_in_transaction(
     db_path: Path,
     sources: list[_Source],
@@ -527,19 +545,9 @@ def _load_in_transaction(
     loaded_at: datetime,
     drop_missing_day_files: bool,
 ) -> list[FileAudit | event_files.DroppedFile]:
-    try:
-        with _connect(db_path) as con:
-            con.begin()
-            try:
-                _create_bookkeeping_tables(con)
-                dropped = _missing_event_files(con, sources, scans, drop_missing_day_files)
-                audits = _load_sources(con, sources, scans, share_limit, loaded_at)
-                _commit(con, db_path)
-            except BaseException:
-                _rollback(con)
-                raise
-    finally:
-        _remove_empty_wal(db_path)
+    with _transaction(db_path) as con:
+        dropped = _missing_event_files(con, sources, scans, drop_missing_day_files)
+        audits = _load_sources(con, sources, scans, share_limit, loaded_at)
     return [*audits, *dropped]
 
 
@@ -650,21 +658,11 @@ def append(
         )
     scans = {source.path: line_accounting.scan_bytes(source.path) for source in sources}
 
-    try:
-        with _connect(db_path) as con:
-            con.begin()
-            try:
-                _create_bookkeeping_tables(con)
-                outcomes, to_load = _plan_append(con, db_path, sources, scans)
-                loaded_at = datetime.now(UTC).replace(tzinfo=None)
-                futures = {path: _done(scan) for path, scan in scans.items()}
-                audits = _load_sources(con, to_load, futures, share_limit, loaded_at)
-                _commit(con, db_path)
-            except BaseException:
-                _rollback(con)
-                raise
-    finally:
-        _remove_empty_wal(db_path)
+    with _transaction(db_path) as con:
+        outcomes, to_load = _plan_append(con, db_path, sources, scans)
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        futures = {path: _done(scan) for path, scan in scans.items()}
+        audits = _load_sources(con, to_load, futures, share_limit, loaded_at)
     by_name = {audit.file_name: audit for audit in audits} | outcomes
     return [by_name[source.path.name] for source in sources]
 
