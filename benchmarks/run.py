@@ -50,11 +50,11 @@ import duckdb
 import measure
 import report
 
-from course_engagement import export
-from course_engagement.catalog import newest_processed_load_batch, table_exists
-from course_engagement.dbt_runner import FULL_HISTORY_EXCLUDED
-from course_engagement.scan_profile import build_reads
+from course_engagement.orchestration.dbt_runner import FULL_HISTORY_EXCLUDED
+from course_engagement.orchestration.scan_profile import build_reads
+from course_engagement.publishing import export
 from course_engagement.settings import REPO_ROOT, Settings, duckdb_config
+from course_engagement.warehouse import newest_processed_load_batch, table_exists
 
 BENCH_DIR = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -426,7 +426,7 @@ class Benchmark:
 
     def raw_rows_read(self, target: Path, env: dict[str, str], **run_vars: Any) -> dict:
         """Untimed: the raw event rows the next daily build reads, from DuckDB's profiler on
-        its compiled SQL (course_engagement.scan_profile), beside the rows appended."""
+        its compiled SQL (orchestration.scan_profile), beside the rows appended."""
         probe = target.with_name(target.name + "_probe")
         shutil.rmtree(probe, ignore_errors=True)
         if target.exists():

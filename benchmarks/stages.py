@@ -63,7 +63,7 @@ def query(db: Path, sql: Path, into: str, as_of_date: dt.date) -> None:
 
 
 def check(db: Path) -> None:
-    from course_engagement.quality import check_mart
+    from course_engagement.publishing.quality import check_mart
 
     started = time.perf_counter()
     rows = check_mart(db)
@@ -71,7 +71,7 @@ def check(db: Path) -> None:
 
 
 def export(db: Path, reports_dir: Path, date: dt.date) -> None:
-    from course_engagement.export import export_report
+    from course_engagement.publishing.export import export_report
 
     started = time.perf_counter()
     report = export_report(db, reports_dir, date.isoformat())

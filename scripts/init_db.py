@@ -1,5 +1,5 @@
-"""Load data/raw_*.csv|parquet into mock_data.duckdb; see course_engagement.loader."""
+"""Load data/raw_*.csv|parquet into mock_data.duckdb; see course_engagement.ingest.loader."""
 
-from course_engagement.loader import main
+from course_engagement.ingest.loader import main
 
 raise SystemExit(main())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import corrupt
 import pytest
-
-from course_engagement import corrupt
 
 GOOD = "a,b,c\n1,x,2024-01-01\n2,y,2024-01-02\n"
 

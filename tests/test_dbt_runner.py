@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from course_engagement import dbt_runner
+from course_engagement.orchestration import dbt_runner
 from course_engagement.settings import Settings
 
 
@@ -99,7 +99,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
 PARENT = """
 import os, sys
 from pathlib import Path
-from course_engagement import dbt_runner
+from course_engagement.orchestration import dbt_runner
 dbt_runner.run_in_process_group(
     ["bash", "-c", sys.argv[1]], env=dict(os.environ), cwd=Path(sys.argv[2]), timeout_s=300
 )
@@ -136,7 +136,14 @@ def test_the_guard_runs_nothing_when_its_parent_died_before_it_started(tmp_path)
     its group before starting the command."""
     marker = tmp_path / "ran"
     guard = subprocess.run(
-        [sys.executable, "-m", "course_engagement.die_with_parent", "1", "touch", str(marker)],
+        [
+            sys.executable,
+            "-m",
+            "course_engagement.orchestration.die_with_parent",
+            "1",
+            "touch",
+            str(marker),
+        ],
         start_new_session=True,
         timeout=60,
     )

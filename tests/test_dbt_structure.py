@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from course_engagement.contract import EVENTS, TABLES
-from course_engagement.export import TIME_SERIES_MARTS
-from course_engagement.load_batches import BATCH_COLUMN
+from course_engagement.ingest.load_batches import BATCH_COLUMN
+from course_engagement.publishing.export import TIME_SERIES_MARTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"

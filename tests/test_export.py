@@ -8,7 +8,7 @@ import stat
 import duckdb
 import pytest
 
-from course_engagement.export import (
+from course_engagement.publishing.export import (
     REPORT_COLUMNS,
     TIME_SERIES_MARTS,
     export_report,

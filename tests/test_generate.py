@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from course_engagement.contract import TABLES
-from course_engagement.defects import DEFECTS
-from course_engagement.generate import GeneratorConfig, generate, main
+from course_engagement.synthetic.defects import DEFECTS
+from course_engagement.synthetic.generate import GeneratorConfig, generate, main
 
 REPO = Path(__file__).resolve().parents[1]
 

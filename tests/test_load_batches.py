@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from dbt_harness import DbtRun
 
-from course_engagement.loader import append, load
+from course_engagement.ingest.loader import append, load
 
 USERS = """\
 id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted

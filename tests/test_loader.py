@@ -12,11 +12,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import corrupt
 import duckdb
 import pytest
 
-from course_engagement import corrupt
-from course_engagement.loader import LoadError, load, main
+from course_engagement.ingest.loader import LoadError, load, main
 
 USERS = """\
 id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted
@@ -321,7 +321,7 @@ def test_reject_share_threshold_comes_from_the_argument(tmp_path, db, monkeypatc
 
 
 # Row-level errors --------------------------------------------------------------------------
-# What a rejected value's error adds to DuckDB's own cast message (course_engagement.csv_values).
+# What a rejected value's error adds to DuckDB's own cast message (ingest.csv_values).
 NOT_A_PLAIN_INTEGER = (
     " without changing it; expected a plain integer: digits, an optional leading minus, "
     "no leading zeros"

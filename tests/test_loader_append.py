@@ -10,13 +10,15 @@ import hashlib
 import re
 from pathlib import Path
 
+import corrupt
 import duckdb
 import pytest
 
-from course_engagement import cli, corrupt, pipeline
+from course_engagement import cli
 from course_engagement.contract import EVENTS
-from course_engagement.event_files import DROP_MISSING_FLAG as DROP_FLAG
-from course_engagement.loader import AlreadyLoaded, FileAudit, LoadError, append, load, main
+from course_engagement.ingest.event_files import DROP_MISSING_FLAG as DROP_FLAG
+from course_engagement.ingest.loader import AlreadyLoaded, FileAudit, LoadError, append, load, main
+from course_engagement.orchestration import tasks
 from course_engagement.settings import Settings
 
 USERS = """\
@@ -392,9 +394,9 @@ def test_the_dags_load_task_fails_permanently_rather_than_drop_an_appended_day(
     monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(tmp_path / "data"))
 
     with pytest.raises(LoadError, match="--drop-missing-day-files") as refused:
-        pipeline.load_raw(Settings.from_env())
+        tasks.load_raw(Settings.from_env())
 
-    assert isinstance(refused.value, pipeline.PERMANENT_FAILURES)  # no retry into the same wall
+    assert isinstance(refused.value, tasks.PERMANENT_FAILURES)  # no retry into the same wall
     assert fetch(history_db, EVENTS_SQL) == [sorted(HISTORY_EVENTS + DAY_2_EVENTS)]
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from course_engagement import line_accounting, pipeline
 from course_engagement.contract import TABLES
-from course_engagement.loader import MAX_MESSAGE, LoadError, load
+from course_engagement.ingest import line_accounting
+from course_engagement.ingest.loader import MAX_MESSAGE, LoadError, load
+from course_engagement.orchestration import tasks
 from course_engagement.settings import Settings
 
 GOOD_ROWS = {
@@ -250,9 +251,9 @@ def test_file_level_load_errors_are_permanent_failures_for_the_dag(tmp_path, mon
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(tmp_path / "x.duckdb"))
 
     with pytest.raises(LoadError) as failure:
-        pipeline.load_raw(Settings.from_env())
+        tasks.load_raw(Settings.from_env())
 
-    assert isinstance(failure.value, pipeline.PERMANENT_FAILURES)
+    assert isinstance(failure.value, tasks.PERMANENT_FAILURES)
 
 
 # Case 5: carriage returns inside values ----------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from course_engagement.contract import BOOLEAN_SPELLINGS, TABLES
-from course_engagement.loader import load
+from course_engagement.ingest.loader import load
 
 # The VARCHAR column of each table that carries `#<record number>`, so a loaded row can be
 # matched with the record it came from.

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from course_engagement.contract import TABLES
-from course_engagement.loader import LoadError, append, load
+from course_engagement.ingest.loader import LoadError, append, load
 
 HEADERS = {table.name: table.header for table in TABLES}
 GOOD_ROWS = {

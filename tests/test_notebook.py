@@ -18,8 +18,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_engagement.defects import DEFECTS
 from course_engagement.settings import REPO_ROOT
+from course_engagement.synthetic.defects import DEFECTS
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "example_data_exploration.ipynb"
 SAMPLE_DIR = REPO_ROOT / "data"

@@ -9,28 +9,28 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from course_engagement import pipeline, run
+from course_engagement.orchestration import run, tasks
 from course_engagement.settings import Settings
 
 
 def test_report_date_is_ds_when_the_run_has_a_logical_date():
-    assert pipeline.report_date({"ds": "2026-10-31"}) == "2026-10-31"
+    assert tasks.report_date({"ds": "2026-10-31"}) == "2026-10-31"
 
 
 def test_a_run_without_logical_date_reports_for_its_run_after_day_in_utc():
     run_after = dt.datetime(2026, 11, 1, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=3)))
     context = {"ds": None, "dag_run": SimpleNamespace(run_after=run_after)}
-    assert pipeline.report_date(context) == "2026-10-31"
+    assert tasks.report_date(context) == "2026-10-31"
 
 
 def test_a_crafted_ds_is_refused():
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        pipeline.report_date({"ds": "2026-10-31/../../etc"})
+        tasks.report_date({"ds": "2026-10-31/../../etc"})
 
 
 def test_each_run_and_layer_gets_its_own_dbt_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path))
-    folder = pipeline.run_dir(
+    folder = tasks.run_dir(
         Settings.from_env(), "2026-10-31", "manual__2026-11-26T20:54:44+00:00", "base"
     )
     assert folder == tmp_path / "dbt_runs" / "2026-10-31_manual__2026-11-26T20_54_44_00_00" / "base"

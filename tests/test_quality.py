@@ -8,8 +8,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from course_engagement import quality
-from course_engagement.quality import QualityGateError, RunFigures, check_mart
+from course_engagement.publishing import quality
+from course_engagement.publishing.quality import QualityGateError, RunFigures, check_mart
 
 COLUMNS = "course_id, course_title, learners, active_learners, active_learners_30d"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from course_engagement import run
-from course_engagement.export import export_report
+from course_engagement.orchestration import run
+from course_engagement.publishing.export import export_report
 from course_engagement.settings import Settings
 
 TITLES = ["Line\nbreak", "Carriage\r\nreturn", "Escape \x1b[31mred", "Plain"]

@@ -18,7 +18,8 @@ import yaml
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
-from course_engagement import catalog, dbt_runner
+from course_engagement import warehouse
+from course_engagement.orchestration import dbt_runner
 from course_engagement.settings import (
     REPO_ROOT,
     Settings,
@@ -348,7 +349,7 @@ def test_quotes_and_glob_characters_in_folder_names_are_allowed(tmp_path: Path) 
     ],
 )
 def test_only_duckdbs_lock_message_is_a_lock_conflict(message: str, is_lock: bool) -> None:
-    assert catalog.is_lock_conflict(duckdb_io_error(message)) is is_lock
+    assert warehouse.is_lock_conflict(duckdb_io_error(message)) is is_lock
 
 
 def duckdb_io_error(message: str) -> BaseException:

@@ -2,7 +2,7 @@
     Incremental models take the load batches they have not processed yet, and nothing else.
 
     The loader stamps every raw event with its load_batch_id and lists the batches raw.events
-    holds in raw.load_batches (course_engagement.load_batches). Ids only grow and are never
+    holds in raw.load_batches (course_engagement.ingest.load_batches). Ids only grow and are never
     reused for other content. A model stores load_batch_id on every row it writes - the batch
     that last changed the row - so the newest batch it holds is max(load_batch_id), its
     watermark, and a run reads the rows of later batches: `where load_batch_id > watermark`,

@@ -1,7 +1,7 @@
 """Daily course-engagement pipeline: raw CSVs -> DuckDB -> dbt layers -> quality gate -> report.
 
-This file only wires tasks; every task body lives in `course_engagement.pipeline` and is tested
-there. Nothing here opens the database or runs dbt at import time.
+This file only wires tasks; every task body lives in `course_engagement.orchestration.tasks`
+and is tested there. Nothing here opens the database or runs dbt at import time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from course_engagement import pipeline
+from course_engagement.orchestration import tasks
 from course_engagement.settings import Settings, reports_dir_from_env
 
 DOC_MD = """
@@ -54,13 +54,13 @@ def permanent_failures_fail_fast():
     """Turn failures a retry cannot fix into AirflowFailException (no retry)."""
     try:
         yield
-    except pipeline.PERMANENT_FAILURES as error:
+    except tasks.PERMANENT_FAILURES as error:
         raise AirflowFailException(str(error)) from error
 
 
 def _context() -> tuple[Settings, str, str]:
     context = get_current_context()
-    return Settings.from_env(), pipeline.report_date(context), context["run_id"]
+    return Settings.from_env(), tasks.report_date(context), context["run_id"]
 
 
 @dag(
@@ -81,35 +81,35 @@ def _context() -> tuple[Settings, str, str]:
     },
 )
 def course_engagement_pipeline():
-    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=20))
+    @task(pool=tasks.POOL, execution_timeout=timedelta(minutes=20))
     def load_raw() -> dict[str, int]:
         with permanent_failures_fail_fast():
             settings, _, _ = _context()
-            return pipeline.load_raw(settings)
+            return tasks.load_raw(settings)
 
     def dbt_layer(layer: str):
-        @task(task_id=f"run_{layer}", pool=pipeline.POOL, execution_timeout=timedelta(minutes=40))
+        @task(task_id=f"run_{layer}", pool=tasks.POOL, execution_timeout=timedelta(minutes=40))
         def run_layer() -> str:
             full_history = bool(get_current_context()["params"].get("full_history_checks"))
             with permanent_failures_fail_fast():
                 settings, ds, run_id = _context()
-                return pipeline.run_layer(
+                return tasks.run_layer(
                     settings, layer, ds, run_id, full_history_checks=full_history
                 )
 
         return run_layer()
 
-    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5))
+    @task(pool=tasks.POOL, execution_timeout=timedelta(minutes=5))
     def check_mart_quality() -> int:
         with permanent_failures_fail_fast():
             settings, _, _ = _context()
-            return pipeline.check_mart_quality(settings)
+            return tasks.check_mart_quality(settings)
 
-    @task(pool=pipeline.POOL, execution_timeout=timedelta(minutes=5), outlets=[REPORT_ASSET])
+    @task(pool=tasks.POOL, execution_timeout=timedelta(minutes=5), outlets=[REPORT_ASSET])
     def export_mart_report() -> dict:
         with permanent_failures_fail_fast():
             settings, ds, _ = _context()
-            return pipeline.export_mart_report(settings, ds)
+            return tasks.export_mart_report(settings, ds)
 
     (
         load_raw()

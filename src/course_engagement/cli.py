@@ -13,10 +13,16 @@ import sys
 from course_engagement.settings import SettingsError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("course_engagement.generate:main", "write seeded synthetic raw exports"),
-    "load": ("course_engagement.loader:main", "load raw_*.csv|parquet into DuckDB's raw schema"),
-    "run": ("course_engagement.run:run", "run the whole Airflow DAG once for a date"),
-    "airflow-ui": ("course_engagement.run:airflow_ui", "start Airflow's web UI on this project"),
+    "generate": ("course_engagement.synthetic.generate:main", "write seeded synthetic raw exports"),
+    "load": (
+        "course_engagement.ingest.loader:main",
+        "load raw_*.csv|parquet into DuckDB's raw schema",
+    ),
+    "run": ("course_engagement.orchestration.run:run", "run the whole Airflow DAG once for a date"),
+    "airflow-ui": (
+        "course_engagement.orchestration.run:airflow_ui",
+        "start Airflow's web UI on this project",
+    ),
     "reconcile": ("course_engagement.reconcile:main", "compare the legacy query with the mart"),
 }
 

@@ -59,7 +59,7 @@ MEMORY_LIMIT_ENV = "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
 TEMP_DIR_ENV = "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR"
 MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
-# read by course_engagement.quality; validated here so a bad one stops the run before it starts
+# read by publishing.quality; validated here so a bad one stops the run before it starts
 # Courses and learners may honestly shrink a little; cumulative totals never fall honestly.
 DEFAULT_MAX_LOSS_SHARES = {
     "COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE": 0.10,

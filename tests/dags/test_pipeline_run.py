@@ -13,8 +13,8 @@ import shutil
 import duckdb
 import pytest
 
-from course_engagement.export import REPORT_COLUMNS, TIME_SERIES_MARTS
-from course_engagement.run import run
+from course_engagement.orchestration.run import run
+from course_engagement.publishing.export import REPORT_COLUMNS, TIME_SERIES_MARTS
 
 DATE = "2026-10-31"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from dbt_harness import REPO_ROOT, DbtRun
 
-from course_engagement.defects import DEFECTS
+from course_engagement.synthetic.defects import DEFECTS
 
 # Planted event classes are disjoint and each maps onto one exclusion reason of the
 # reconciliation (the first rule that applies is the only one that applies).

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from course_engagement.contract import TABLES
-from course_engagement.loader import load
+from course_engagement.ingest.loader import load
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"

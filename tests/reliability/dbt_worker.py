@@ -13,7 +13,7 @@ so the database file is free for the next reader or writer. The project is parse
 database file name (dbt renders the file's stem into every relation, so all test databases are
 named warehouse.duckdb); vars are passed per command and rendered when the command compiles.
 What it does not cover - a real `dbt` process started, killed or locked out - is tested with
-real processes (course_engagement.dbt_runner) in test_faults.py. It writes no dbt.log (a
+real processes (orchestration.dbt_runner) in test_faults.py. It writes no dbt.log (a
 quarter of a small build's time goes into that debug log); the output the tests read is
 collected from dbt's events instead.
 """

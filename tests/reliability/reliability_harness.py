@@ -35,8 +35,8 @@ import pytest
 import reliability_data as data
 from dbt_harness import write_raw_csvs
 
-from course_engagement import dbt_runner
-from course_engagement.loader import load
+from course_engagement.ingest.loader import load
+from course_engagement.orchestration import dbt_runner
 
 WORKER_SCRIPT = Path(__file__).with_name("dbt_worker.py")
 NO_UNIT_TESTS = ("--exclude", "resource_type:unit_test")

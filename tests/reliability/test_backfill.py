@@ -1,7 +1,7 @@
 """A backfill of seven consecutive dates, 2026-03-04 to 2026-03-10 (case 14).
 
 Seven DAG runs through Airflow would cost 5-7 minutes here, so the DAG's task bodies
-(course_engagement.pipeline) run in the DAG's order, one date after the other, exactly as a
+(orchestration.tasks) run in the DAG's order, one date after the other, exactly as a
 backfill with max_active_runs=1 and the one-slot pool runs them: load_raw, run_base,
 run_intermediate, run_marts, check_mart_quality (with its comparison to the previous date's
 report), export_mart_report. Each dbt layer runs the command dbt_runner builds, in the dbt
@@ -35,8 +35,9 @@ import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import DB_NAME, query
 
-from course_engagement import dbt_runner, export, pipeline
-from course_engagement.dbt_runner import LAYERS
+from course_engagement.orchestration import dbt_runner, tasks
+from course_engagement.orchestration.dbt_runner import LAYERS
+from course_engagement.publishing import export
 from course_engagement.settings import Settings
 
 ACTIVE = [2, 2, 4, 4, 5, 6, 8]
@@ -64,11 +65,11 @@ def backfill(tmp_path_factory, dbt_worker) -> tuple[Settings, dict[str, list[dic
         settings = Settings.from_env()
         for ds in data.BACKFILL_DATES:
             run_id = f"backfill__{ds}T00:00:00+00:00"
-            pipeline.load_raw(settings)
+            tasks.load_raw(settings)
             for layer in LAYERS:
-                pipeline.run_layer(settings, layer, ds, run_id)
-            pipeline.check_mart_quality(settings)
-            pipeline.export_mart_report(settings, ds)
+                tasks.run_layer(settings, layer, ds, run_id)
+            tasks.check_mart_quality(settings)
+            tasks.export_mart_report(settings, ds)
     reports = {}
     for ds in data.BACKFILL_DATES:
         with (settings.reports_dir / f"course_engagement_{ds}.csv").open(newline="") as handle:

@@ -14,8 +14,8 @@ import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import Build, copy_db, dbt_args, load_new_db, query, snapshot
 
-from course_engagement import dbt_runner
-from course_engagement.loader import load
+from course_engagement.ingest.loader import load
+from course_engagement.orchestration import dbt_runner
 from course_engagement.settings import Settings
 
 SHARE_TEST = "test.course_engagement.assert_unknown_code_shares_within_limits"

@@ -19,8 +19,8 @@ import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import DB_NAME, query
 
-from course_engagement import dbt_runner, pipeline
-from course_engagement.loader import LoadError, load
+from course_engagement.ingest.loader import LoadError, load
+from course_engagement.orchestration import dbt_runner, tasks
 from course_engagement.settings import REPO_ROOT, Settings
 
 REFUSED = "/sys/course_engagement_refused"  # even root cannot create a folder in sysfs
@@ -81,7 +81,7 @@ FULL_DISK_CHILD = textwrap.dedent(
     import resource, signal, sys
     from pathlib import Path
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-    from course_engagement.loader import LoadError, load
+    from course_engagement.ingest.loader import LoadError, load
     limit = int(sys.argv[3])
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     try:
@@ -158,7 +158,7 @@ def test_quotes_and_glob_characters_in_folder_names_work_through_dbt(
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(root / "output"))
     settings = Settings.from_env()
     for layer in dbt_runner.LAYERS:
-        pipeline.run_layer(settings, layer, data.AS_OF_DATE, "manual__quotes")
+        tasks.run_layer(settings, layer, data.AS_OF_DATE, "manual__quotes")
     rows = query(
         db,
         f"select course_id, {', '.join(data.MART_COLUMNS)} from analytics.mart_course_engagement",

@@ -1,7 +1,7 @@
 """Faults caused for real (cases 11, 12 and 15): SIGKILL mid-write, a second process holding
 the DuckDB file, a dbt that does not finish in time.
 
-Every fault is a real child process: the loader, dbt (the command course_engagement.dbt_runner
+Every fault is a real child process: the loader, dbt (the command orchestration.dbt_runner
 builds, in its own process group) or the export, killed with SIGKILL once it is seen writing;
 a Python process holding a DuckDB connection while another wants to write. Recovery runs go
 through the dbt worker where only dbt's start-up cost would differ.
@@ -24,8 +24,9 @@ import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import Build, copy_db, query, snapshot
 
-from course_engagement import dbt_runner, export, pipeline, quality
-from course_engagement.loader import load
+from course_engagement.ingest.loader import load
+from course_engagement.orchestration import dbt_runner, tasks
+from course_engagement.publishing import export, quality
 from course_engagement.settings import Settings
 
 POLL_S = 0.005
@@ -121,7 +122,7 @@ def test_kill_during_the_load_keeps_the_previous_database_and_a_rerun_loads(
     big = _big_export(tmp_path / "big", events=1_000_000)
     loader = _start(
         _python(
-            "from course_engagement.loader import main; "
+            "from course_engagement.ingest.loader import main; "
             f"raise SystemExit(main(['--data-dir', '{big}', '--db', '{db}']))"
         ),
         stdout=subprocess.DEVNULL,
@@ -203,7 +204,7 @@ def test_dbt_locked_out_by_a_reader_fails_as_transient_and_the_retry_succeeds(
     message = str(locked.value)
     assert "a lock held by another process or a crash, retrying may help" in message
     assert "Could not set lock on file" in message and str(db) in message
-    assert not isinstance(locked.value, pipeline.PERMANENT_FAILURES)  # the DAG retries it
+    assert not isinstance(locked.value, tasks.PERMANENT_FAILURES)  # the DAG retries it
     assert snapshot(db) == before
     # released: the retry succeeds
     _retry_in_worker(monkeypatch, dbt_worker, db)
@@ -286,7 +287,8 @@ def test_kill_during_the_export_leaves_the_previous_report_and_a_rerun_cleans_up
     final.write_text("the report published by an earlier run\n")
     exporter = _start(
         _python(
-            "from pathlib import Path; from course_engagement.export import export_report; "
+            "from pathlib import Path; "
+            "from course_engagement.publishing.export import export_report; "
             f"export_report(Path('{db}'), Path('{reports}'), '2026-03-10')"
         ),
         stdout=subprocess.DEVNULL,
@@ -338,12 +340,12 @@ def test_the_loader_locked_out_fails_as_transient_and_loads_once_released(
     settings = Settings.from_env()
 
     with holding(db, read_only=False), pytest.raises(quality.DatabaseBusyError) as locked:
-        pipeline.load_raw(settings)
+        tasks.load_raw(settings)
 
     assert "Conflicting lock" in str(locked.value) and "the task retries" in str(locked.value)
-    assert not isinstance(locked.value, pipeline.PERMANENT_FAILURES)
+    assert not isinstance(locked.value, tasks.PERMANENT_FAILURES)
     assert snapshot(db) == before
-    assert pipeline.load_raw(settings)["raw_events.csv"] == 21
+    assert tasks.load_raw(settings)["raw_events.csv"] == 21
 
 
 def test_gate_and_export_locked_out_by_a_writer_fail_as_transient(
@@ -356,13 +358,13 @@ def test_gate_and_export_locked_out_by_a_writer_fail_as_transient(
 
     with holding(db, read_only=False):
         with pytest.raises(quality.DatabaseBusyError, match="to run the quality gate"):
-            pipeline.check_mart_quality(settings)
+            tasks.check_mart_quality(settings)
         with pytest.raises(quality.DatabaseBusyError, match="to export the report"):
-            pipeline.export_mart_report(settings, data.AS_OF_DATE)
+            tasks.export_mart_report(settings, data.AS_OF_DATE)
 
     assert not any(settings.reports_dir.iterdir())  # no report, no temporary file
-    pipeline.check_mart_quality(settings)
-    assert Path(pipeline.export_mart_report(settings, data.AS_OF_DATE)["path"]).exists()
+    tasks.check_mart_quality(settings)
+    assert Path(tasks.export_mart_report(settings, data.AS_OF_DATE)["path"]).exists()
 
 
 def test_a_reader_during_the_export_delays_only_the_history_and_the_retry_records_it(
@@ -374,13 +376,13 @@ def test_a_reader_during_the_export_delays_only_the_history_and_the_retry_record
     settings = Settings.from_env()
 
     with holding(db, read_only=True):  # a notebook reading the mart
-        pipeline.check_mart_quality(settings)
+        tasks.check_mart_quality(settings)
         with pytest.raises(quality.DatabaseBusyError, match="to record the published report"):
-            pipeline.export_mart_report(settings, data.AS_OF_DATE)
+            tasks.export_mart_report(settings, data.AS_OF_DATE)
     report = settings.reports_dir / f"course_engagement_{data.AS_OF_DATE}.csv"
     published = report.read_bytes()
 
-    pipeline.export_mart_report(settings, data.AS_OF_DATE)  # the task's retry
+    tasks.export_mart_report(settings, data.AS_OF_DATE)  # the task's retry
 
     assert report.read_bytes() == published
     assert query(db, "select report_date::varchar from analytics.pipeline_run_history") == [

@@ -11,14 +11,14 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import corrupt
 import pytest
 import reliability_data as data
 from dbt_harness import write_raw_csvs
 from reliability_harness import query
 
-from course_engagement import corrupt
 from course_engagement.contract import TABLES
-from course_engagement.loader import LoadError, load
+from course_engagement.ingest.loader import LoadError, load
 
 HEADERS = {table.name: table.header for table in TABLES}
 

@@ -17,8 +17,10 @@ import pytest
 from reliability_data import AS_OF_DATE
 from reliability_harness import Build, copy_db, dbt_args, query
 
-from course_engagement import export, loader, pipeline, quality
 from course_engagement.contract import EVENTS
+from course_engagement.ingest import loader
+from course_engagement.orchestration import tasks
+from course_engagement.publishing import export, quality
 from course_engagement.settings import Settings, SettingsError
 
 MART = "analytics.mart_course_engagement"
@@ -38,8 +40,8 @@ def settings(fixture_build: Build, tmp_path: Path, monkeypatch) -> Settings:
 
 def publish(settings: Settings, ds: str) -> dict:
     """check_mart_quality >> export_mart_report, as the DAG chains them."""
-    pipeline.check_mart_quality(settings)
-    return pipeline.export_mart_report(settings, ds)
+    tasks.check_mart_quality(settings)
+    return tasks.export_mart_report(settings, ds)
 
 
 def change(settings: Settings, *sqls: str) -> None:
@@ -203,7 +205,7 @@ def test_a_reload_that_dropped_an_appended_day_is_refused_and_if_forced_the_gate
     publish(settings, "2026-03-10")  # 4 quizzes (3 + Ada's new one), 12 counted events
 
     with pytest.raises(loader.LoadError, match=r"raw_events_2026-03-10\.csv \(1 row, sha256"):
-        pipeline.load_raw(settings)  # what the DAG's load task does
+        tasks.load_raw(settings)  # what the DAG's load task does
     loader.load(fixture_build.data_dir, settings.db_path, drop_missing_day_files=True)
     build_models(settings, dbt_worker, tmp_path / "dbt2")
     mart_as_of(settings, "2026-03-11")  # the next day's run, on the same events
@@ -299,4 +301,4 @@ def test_the_export_refuses_a_mart_built_for_another_date(settings: Settings) ->
     with pytest.raises(export.ExportError, match="built as of 2026-03-10, not as of 2026-03-11"):
         export.export_report(settings.db_path, settings.reports_dir, "2026-03-11")
     assert reports(settings) == []
-    assert pipeline.PERMANENT_FAILURES.count(export.ExportError) == 1  # no retry
+    assert tasks.PERMANENT_FAILURES.count(export.ExportError) == 1  # no retry

@@ -14,8 +14,10 @@ import pytest
 import reliability_data as data
 from reliability_harness import Build, copy_db, dbt_args, query
 
-from course_engagement import cli, dbt_runner, export, pipeline
-from course_engagement.run import airflow_env
+from course_engagement import cli
+from course_engagement.orchestration import dbt_runner, tasks
+from course_engagement.orchestration.run import airflow_env
+from course_engagement.publishing import export
 from course_engagement.settings import REPO_ROOT, Settings
 
 CRAFTED = [
@@ -53,14 +55,14 @@ def test_export_dbt_runner_and_task_bodies_refuse_a_crafted_date(value, tmp_path
         dbt_runner.build_command("marts", value, settings, tmp_path / "run")
     if value:  # an empty ds is a run without a logical date: its run_after date is used
         with pytest.raises(ValueError, match=r"YYYY-MM-DD|calendar date"):
-            pipeline.report_date({"ds": value})
+            tasks.report_date({"ds": value})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_crafted_run_id_stays_inside_the_runs_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path))
     crafted = "../../../../tmp/x; rm -rf /"
-    folder = pipeline.run_dir(Settings.from_env(), "2026-03-10", crafted, "base")
+    folder = tasks.run_dir(Settings.from_env(), "2026-03-10", crafted, "base")
     assert folder.resolve().is_relative_to((tmp_path / "dbt_runs").resolve())
     assert folder.parent.name == "2026-03-10_.._.._.._.._tmp_x__rm_-rf__"
 
@@ -157,7 +159,7 @@ def test_no_email_or_name_reaches_a_mart_the_history_or_the_report(
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(copy_db(fixture_build.db, tmp_path / "db")))
     monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
     settings = Settings.from_env()
-    report = Path(pipeline.export_mart_report(settings, data.AS_OF_DATE)["path"])
+    report = Path(tasks.export_mart_report(settings, data.AS_OF_DATE)["path"])
     people = query(settings.db_path, 'select "fullName", email from raw.users')
     names = {name for name, _ in people} | {part for name, _ in people for part in name.split()}
     assert len(people) == 12 and "Ada Lovelace" in names and "Lovelace" in names

@@ -1,5 +1,5 @@
 {#
-    One row per data-quality defect class, keyed exactly as course_engagement.defects.DEFECTS
+    One row per data-quality defect class, keyed exactly as course_engagement.synthetic.defects.DEFECTS
     (and data/manifest.json), each counted by the definition written there. Deleted, for the
     user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
     own rule (flag, or the deleted state) agrees on every generated row. Two classes the

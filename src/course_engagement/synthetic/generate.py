@@ -6,7 +6,7 @@ users); activity follows a weekday and working-hour rhythm; events come in sessi
 `video_complete` after its `video_start`, a `quiz_submit` after its `quiz_start`); organic
 activity always starts after the learner's first valid enrolment.
 
-Defects: every class in `course_engagement.defects.DEFECTS` is planted at a configurable rate
+Defects: every class in `synthetic.defects.DEFECTS` is planted at a configurable rate
 (at least three of each whenever the rate is positive) and counted exactly into
 `manifest.json`. Planted event defects are disjoint by construction, so each one can be
 recounted independently from the files with the definitions in `defects.py`.
@@ -42,7 +42,7 @@ from course_engagement.contract import (
     USERS,
     RawTable,
 )
-from course_engagement.defects import DEFECTS
+from course_engagement.synthetic.defects import DEFECTS
 
 DAY = 86_400
 EPOCH = dt.date(1970, 1, 1)

@@ -37,9 +37,9 @@ Decisions worth knowing:
   twice. A full load reads `raw_events.csv` (or `.parquet`) and then every day file of the data
   directory in date order, so reloading the folder reproduces history plus every append: keep
   appended files in the data directory. A full load that would drop a day file raw.events
-  holds, or count one content twice, is refused (course_engagement.event_files). Each events
+  holds, or count one content twice, is refused (ingest.event_files). Each events
   file is a load batch: its rows carry its number and `raw.load_batches` lists the batches in
-  raw.events (course_engagement.load_batches); the dbt models downstream take the batches they
+  raw.events (ingest.load_batches); the dbt models downstream take the batches they
   have not processed.
 - A data line is a CSV record after the header. The generator writes one record per physical line;
   a quoted value with a line break (legal CSV) makes its record span several physical lines and it
@@ -81,10 +81,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from course_engagement import csv_values, event_files, line_accounting, load_batches
-from course_engagement.catalog import is_lock_conflict, table_exists
 from course_engagement.contract import EVENTS, TABLES, RawTable
-from course_engagement.line_accounting import HEADER_PROBE, ByteScan
+from course_engagement.ingest import csv_values, event_files, line_accounting, load_batches
+from course_engagement.ingest.line_accounting import HEADER_PROBE, ByteScan
 from course_engagement.paths import folder_problem, literal_pattern
 from course_engagement.settings import (
     DEFAULT_MAX_REJECT_SHARE,
@@ -95,6 +94,7 @@ from course_engagement.settings import (
     duckdb_config,
 )
 from course_engagement.validation import validate_date
+from course_engagement.warehouse import is_lock_conflict, table_exists
 
 RAW_SCHEMA = "raw"
 REJECTS_TABLE = f"{RAW_SCHEMA}.load_rejects"
@@ -144,7 +144,7 @@ class FileAudit:
     loaded_rows: int
     rejected_lines: int
     loaded_at: datetime
-    load_batch_id: int | None = None  # events files only (course_engagement.load_batches)
+    load_batch_id: int | None = None  # events files only (course_engagement.ingest.load_batches)
 
     @property
     def reject_share(self) -> float:
@@ -623,7 +623,7 @@ def _number_event_batches(
     *,
     replacing: bool,
 ) -> list[_Source]:
-    """The sources, each events file with its load batch id (course_engagement.load_batches)."""
+    """The sources, each events file with its load batch id (ingest.load_batches)."""
     events = [source for source in sources if source.table == EVENTS]
     ids = iter(
         load_batches.number(

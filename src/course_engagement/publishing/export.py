@@ -31,7 +31,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_engagement.quality import MART, connect_read_only
+from course_engagement.publishing.quality import MART, connect_read_only
 from course_engagement.validation import validate_date
 
 REPORT_COLUMNS = (

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from course_engagement import load_batches
+from course_engagement.ingest import load_batches
 
 AUDIT_TABLE = "raw.load_audit"
 DROP_MISSING_FLAG = "--drop-missing-day-files"

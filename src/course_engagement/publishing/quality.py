@@ -33,8 +33,8 @@ from pathlib import Path
 
 import duckdb
 
-from course_engagement.catalog import is_lock_conflict, table_exists
 from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES, share_from_env
+from course_engagement.warehouse import is_lock_conflict, table_exists
 
 MART = "analytics.mart_course_engagement"
 RECONCILIATION = "analytics.mart_event_reconciliation"

@@ -9,7 +9,7 @@ everything else (a DuckDB lock held by another process, a dbt crash or timeout) 
 
 The export task also records the published report's key figures in
 `analytics.pipeline_run_history`, after the report is in place; the next run's quality gate
-compares its mart with them (see `course_engagement.quality`).
+compares its mart with them (see `course_engagement.publishing.quality`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from course_engagement import catalog, dbt_runner, export, loader, quality
+from course_engagement import warehouse
+from course_engagement.ingest import loader
+from course_engagement.orchestration import dbt_runner
+from course_engagement.publishing import export, quality
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
@@ -58,7 +61,7 @@ def load_raw(settings: Settings) -> dict[str, int]:
         audits = loader.load(settings.data_dir, settings.db_path)
     except loader.LoadError as error:
         # A file problem will not heal on retry; a database held by another process will.
-        if catalog.is_lock_conflict(error.__context__):
+        if warehouse.is_lock_conflict(error.__context__):
             raise quality.DatabaseBusyError(f"{error}; the task retries") from error
         raise
     return {audit.file_name: audit.loaded_rows for audit in audits}

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from course_engagement import catalog
+from course_engagement import warehouse
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
@@ -138,7 +138,7 @@ def run_vars(settings: Settings, run_dir: Path, *, full_history_checks: bool) ->
     else:
         try:
             with duckdb.connect(str(settings.db_path), read_only=True) as con:
-                newest = catalog.newest_processed_load_batch(con)
+                newest = warehouse.newest_processed_load_batch(con)
         except duckdb.IOException as error:  # held by another process: a retry may succeed
             raise DbtTransientError(f"cannot read {settings.db_path}: {error}", []) from None
         chosen = {"data_tests_from_load_batch": newest + 1}
@@ -174,7 +174,12 @@ def run_in_process_group(
     included). Returns (exit code, combined output); raises `subprocess.TimeoutExpired` after
     killing, once every process of the group has exited.
     """
-    guarded = [sys.executable, "-m", "course_engagement.die_with_parent", str(os.getpid())]
+    guarded = [
+        sys.executable,
+        "-m",
+        "course_engagement.orchestration.die_with_parent",
+        str(os.getpid()),
+    ]
     process = subprocess.Popen(
         [*guarded, *command],
         stdout=subprocess.PIPE,
@@ -277,7 +282,7 @@ def run_layer(
 
     failed = [node for node in result.nodes if node.status in {"fail", "error"}]
     tail = "\n".join(output.splitlines()[-25:])
-    if not result.nodes or catalog.is_lock_conflict(output):
+    if not result.nodes or warehouse.is_lock_conflict(output):
         raise DbtTransientError(
             f"dbt build of models/{layer} failed before finishing (exit {returncode}); "
             "a lock held by another process or a crash, retrying may help",

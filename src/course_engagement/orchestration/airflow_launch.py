@@ -1,16 +1,17 @@
 """One Airflow process for `course-engagement run`: make sure of the pool, then `dags test`.
 
 Importing Airflow costs ~10 s of CPU here; `airflow pools set` and `airflow dags test` as two
-commands paid it twice on every run. Run as `python -m course_engagement.airflow_launch <ds>`
-with the environment from `course_engagement.run.airflow_env` (AIRFLOW_HOME must be set before
-Airflow is imported, hence a child process and not an import in the caller).
+commands paid it twice on every run. Run as
+`python -m course_engagement.orchestration.airflow_launch <ds>` with the environment from
+`orchestration.run.airflow_env` (AIRFLOW_HOME must be set before Airflow is imported, hence a
+child process and not an import in the caller).
 """
 
 from __future__ import annotations
 
 import sys
 
-from course_engagement import pipeline
+from course_engagement.orchestration import tasks
 from course_engagement.validation import validate_date
 
 DAG_ID = "course_engagement_pipeline"
@@ -23,7 +24,7 @@ def main(argv: list[str]) -> None:
     from airflow.models.pool import Pool
 
     write_default_airflow_configuration_if_needed()
-    Pool.create_or_update_pool(pipeline.POOL, 1, pipeline.POOL_DESCRIPTION, include_deferred=False)
+    Pool.create_or_update_pool(tasks.POOL, 1, tasks.POOL_DESCRIPTION, include_deferred=False)
     args = cli_parser.get_parser().parse_args(["dags", "test", DAG_ID, ds])
     args.func(args)
 

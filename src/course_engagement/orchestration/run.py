@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-from course_engagement import pipeline
-from course_engagement.airflow_launch import DAG_ID
-from course_engagement.export import report_path
+from course_engagement.orchestration import tasks
+from course_engagement.orchestration.airflow_launch import DAG_ID
 from course_engagement.paths import folder_problem
+from course_engagement.publishing.export import report_path
 from course_engagement.settings import Settings, SettingsError
 from course_engagement.validation import validate_date
 
@@ -151,7 +151,7 @@ def run(argv: list[str] | None = None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"airflow_dags_test_{ds}.log"
     print(f"running {DAG_ID} for {ds} through Airflow (log: {log}) ...", flush=True)
-    launcher = [sys.executable, "-m", "course_engagement.airflow_launch", ds]
+    launcher = [sys.executable, "-m", "course_engagement.orchestration.airflow_launch", ds]
     _logged(settings, launcher, f"airflow dags test {DAG_ID} {ds}", log)
     report = report_path(settings.reports_dir, ds)
     if not report.exists():
@@ -169,7 +169,7 @@ def airflow_ui(argv: list[str] | None = None) -> int:
     ).parse_args(argv)
     settings = Settings.from_env()
     ensure_metadata_db(settings)
-    pool = [AIRFLOW, "pools", "set", pipeline.POOL, "1", pipeline.POOL_DESCRIPTION]
+    pool = [AIRFLOW, "pools", "set", tasks.POOL, "1", tasks.POOL_DESCRIPTION]
     subprocess.run(pool, env=airflow_env(settings), check=True, capture_output=True)
     password_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     print(

@@ -1,11 +1,12 @@
 """Run a command that dies, with everything it started, when the process that started us dies.
 
-`python -m course_engagement.die_with_parent <parent pid> <command...>`, started as the leader
-of a new process group (`dbt_runner.run_in_process_group` does). A SIGKILLed Airflow task can
-clean nothing up, so the kernel does it: PR_SET_PDEATHSIG sends this guard SIGTERM when its
-parent dies, and the guard then SIGKILLs its whole process group (the command and anything the
-command started), so no orphaned dbt keeps the DuckDB lock. A parent that died before prctl took
-effect is seen as a changed getppid(). Linux only; elsewhere the command just runs.
+`python -m course_engagement.orchestration.die_with_parent <parent pid> <command...>`, started
+as the leader of a new process group (`dbt_runner.run_in_process_group` does). A SIGKILLed
+Airflow task can clean nothing up, so the kernel does it: PR_SET_PDEATHSIG sends this guard
+SIGTERM when its parent dies, and the guard then SIGKILLs its whole process group (the command
+and anything the command started), so no orphaned dbt keeps the DuckDB lock. A parent that died
+before prctl took effect is seen as a changed getppid(). Linux only; elsewhere the command just
+runs.
 
 PDEATHSIG fires when the parent *thread* that started the guard exits: start it from a thread
 that waits for it (run_layer blocks until dbt ends).

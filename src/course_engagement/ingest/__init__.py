@@ -1,0 +1,1 @@
+"""Ingest: the loader of raw exports into DuckDB and the checks and accounting it relies on."""

@@ -1,0 +1,1 @@
+"""Orchestration: dbt runs, the DAG's task bodies, and launching Airflow."""

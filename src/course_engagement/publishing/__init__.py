@@ -1,0 +1,1 @@
+"""Publishing: the quality gate on the mart and the dated CSV reports."""
