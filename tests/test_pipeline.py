@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from course_engagement.orchestration import run, tasks
+from course_engagement.orchestration import local_airflow, tasks
 from course_engagement.settings import Settings
 
 
@@ -41,7 +41,7 @@ def test_default_date_is_the_generator_end_date_even_with_future_events(tmp_path
     data.mkdir()
     (data / "manifest.json").write_text(json.dumps({"end_date": "2026-10-31"}))
     monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(data))
-    assert run.default_date(Settings.from_env()) == "2026-10-31"
+    assert local_airflow.default_date(Settings.from_env()) == "2026-10-31"
 
 
 def test_default_date_without_manifest_is_the_latest_event_day(tmp_path, monkeypatch):
@@ -55,10 +55,10 @@ def test_default_date_without_manifest_is_the_latest_event_day(tmp_path, monkeyp
         )
     monkeypatch.setenv("COURSE_ENGAGEMENT_DATA_DIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(db))
-    assert run.default_date(Settings.from_env()) == "2026-03-04"
+    assert local_airflow.default_date(Settings.from_env()) == "2026-03-04"
 
 
 def test_run_refuses_a_date_that_is_not_a_date(capsys):
     with pytest.raises(SystemExit):
-        run.run(["--date", "2026-10-31; rm -rf /"])
+        local_airflow.run(["--date", "2026-10-31; rm -rf /"])
     assert "YYYY-MM-DD" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from course_engagement.orchestration import run
+from course_engagement.orchestration import local_airflow
 from course_engagement.publishing.export import export_report
 from course_engagement.settings import Settings
 
@@ -31,7 +31,7 @@ def test_a_title_with_a_line_break_is_one_report_row(tmp_path):
     _mart(tmp_path / "mart.duckdb")
     report = export_report(tmp_path / "mart.duckdb", tmp_path / "reports", "2026-10-31")
     assert len(report.path.read_text().splitlines()) == 7  # what counting lines said
-    assert run.count_report_rows(report.path) == 4
+    assert local_airflow.count_report_rows(report.path) == 4
 
 
 def test_the_top_ten_prints_each_course_on_one_line_with_titles_escaped(
@@ -39,7 +39,7 @@ def test_the_top_ten_prints_each_course_on_one_line_with_titles_escaped(
 ):
     monkeypatch.setenv("COURSE_ENGAGEMENT_DB", str(tmp_path / "mart.duckdb"))
     _mart(tmp_path / "mart.duckdb")
-    run.print_top_courses(Settings.from_env(), "2026-10-31")
+    local_airflow.print_top_courses(Settings.from_env(), "2026-10-31")
     assert capsys.readouterr().out.splitlines() == [
         "",
         "top 4 courses by learners active in the 30 days to 2026-10-31:",

@@ -287,7 +287,7 @@ def test_dbt_gets_the_validated_values(
     monkeypatch.setattr(dbt_runner, "run_in_process_group", record)
     run_dir = tmp_path / "run" / "base"
     with pytest.raises(dbt_runner.DbtTransientError):
-        dbt_runner.run_layer("base", "2026-03-10", settings, run_dir, full_history_checks=True)
+        dbt_runner.build_layer("base", "2026-03-10", settings, run_dir, full_history_checks=True)
     assert seen == [
         {
             "COURSE_ENGAGEMENT_DB": str(tmp_path / "warehouse.duckdb"),

@@ -89,7 +89,7 @@ def course_engagement_pipeline():
 
     def dbt_layer(layer: str):
         @task(task_id=f"run_{layer}", pool=tasks.POOL, execution_timeout=timedelta(minutes=40))
-        def run_layer() -> str:
+        def layer_task() -> str:
             full_history = bool(get_current_context()["params"].get("full_history_checks"))
             with permanent_failures_fail_fast():
                 settings, ds, run_id = _context()
@@ -97,7 +97,7 @@ def course_engagement_pipeline():
                     settings, layer, ds, run_id, full_history_checks=full_history
                 )
 
-        return run_layer()
+        return layer_task()
 
     @task(pool=tasks.POOL, execution_timeout=timedelta(minutes=5))
     def check_mart_quality() -> int:

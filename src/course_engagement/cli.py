@@ -18,9 +18,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "course_engagement.ingest.loader:main",
         "load raw_*.csv|parquet into DuckDB's raw schema",
     ),
-    "run": ("course_engagement.orchestration.run:run", "run the whole Airflow DAG once for a date"),
+    "run": (
+        "course_engagement.orchestration.local_airflow:run",
+        "run the whole Airflow DAG once for a date",
+    ),
     "airflow-ui": (
-        "course_engagement.orchestration.run:airflow_ui",
+        "course_engagement.orchestration.local_airflow:airflow_ui",
         "start Airflow's web UI on this project",
     ),
     "reconcile": ("course_engagement.reconcile:main", "compare the legacy query with the mart"),

@@ -13,7 +13,7 @@ import shutil
 import duckdb
 import pytest
 
-from course_engagement.orchestration.run import run
+from course_engagement.orchestration.local_airflow import run
 from course_engagement.publishing.export import REPORT_COLUMNS, TIME_SERIES_MARTS
 
 DATE = "2026-10-31"

@@ -1,4 +1,4 @@
-"""The catalogue's fixtures, defined in reliability_harness.py.
+"""The reliability register's fixtures, defined in reliability_harness.py.
 
 Test modules import helpers from `reliability_harness` by that name: a module imported as
 `conftest` is whichever conftest.py pytest loaded last (tests/dags has one too).

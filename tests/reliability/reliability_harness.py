@@ -1,4 +1,4 @@
-"""Shared, built-once fixtures and helpers for the reliability catalogue (docs/RELIABILITY.md).
+"""Shared, built-once fixtures and helpers for the reliability register (docs/RELIABILITY.md).
 
 conftest.py exposes the fixtures; test modules import the helpers from here by name.
 
@@ -224,9 +224,9 @@ def snapshot(db: Path, schemas: tuple[str, ...] = ("raw", "analytics"), skip=())
 
 @pytest.fixture
 def dbt_runner_in_worker(monkeypatch: pytest.MonkeyPatch, dbt_worker: DbtWorker) -> None:
-    """`dbt_runner.run_layer` runs its exact command in the worker instead of a new process.
+    """`dbt_runner.build_layer` runs its exact command in the worker instead of a new process.
 
-    Everything else in run_layer is real: the command it builds, run_results.json, and how a
+    Everything else in build_layer is real: the command it builds, run_results.json, and how a
     failure is classified. Timeouts and process groups are tested with real processes.
     """
 

@@ -168,9 +168,9 @@ def test_unknown_shares_above_their_vars_fail_before_the_marts_naming_the_share(
 
     # event types are counted per load batch, in the intermediate layer: the check reads the
     # day's rows, not history, and stops the build before any mart
-    dbt_runner.run_layer("base", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run" / "base")
+    dbt_runner.build_layer("base", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run" / "base")
     with pytest.raises(dbt_runner.DbtTestFailure) as failure:
-        dbt_runner.run_layer(
+        dbt_runner.build_layer(
             "intermediate", data.AS_OF_DATE, Settings.from_env(), tmp_path / "run" / "int"
         )
 

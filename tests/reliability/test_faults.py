@@ -199,7 +199,7 @@ def test_dbt_locked_out_by_a_reader_fails_as_transient_and_the_retry_succeeds(
     before = snapshot(db)
 
     with holding(db, read_only=True), pytest.raises(dbt_runner.DbtTransientError) as locked:
-        dbt_runner.run_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "locked")
+        dbt_runner.build_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "locked")
 
     message = str(locked.value)
     assert "a lock held by another process or a crash, retrying may help" in message
@@ -208,7 +208,7 @@ def test_dbt_locked_out_by_a_reader_fails_as_transient_and_the_retry_succeeds(
     assert snapshot(db) == before
     # released: the retry succeeds
     _retry_in_worker(monkeypatch, dbt_worker, db)
-    result = dbt_runner.run_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "again")
+    result = dbt_runner.build_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "again")
     assert "error" not in result.summary and "fail" not in result.summary
     assert query(
         db, "select distinct as_of_date::varchar from analytics.mart_event_reconciliation"
@@ -242,7 +242,7 @@ def test_kill_during_a_dbt_layer_leaves_each_table_old_or_new_never_half_written
 
     killed, leftovers = _marts(db), _dbt_leftovers(db)
     _retry_in_worker(monkeypatch, dbt_worker, db)
-    dbt_runner.run_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "retry")
+    dbt_runner.build_layer("marts", CLI_DATE, cli_settings, cli_folder / "runs" / "retry")
     new = _marts(db)
 
     # A model's new version is created under __dbt_tmp inside its transaction: never visible.
@@ -400,7 +400,7 @@ def test_a_dbt_layer_over_its_timeout_is_killed_with_its_process_group(
     run_dir = tmp_path / "hung_run"
 
     with pytest.raises(dbt_runner.DbtTransientError) as hung:
-        dbt_runner.run_layer("marts", data.AS_OF_DATE, Settings.from_env(), run_dir, timeout_s=1)
+        dbt_runner.build_layer("marts", data.AS_OF_DATE, Settings.from_env(), run_dir, timeout_s=1)
 
     assert str(hung.value).startswith(
         "dbt build of models/marts exceeded 1s and was killed (its whole process group"
@@ -428,7 +428,7 @@ def test_the_task_timeout_interrupting_dbt_kills_its_process_group(
     signal.setitimer(signal.ITIMER_REAL, 1.5)
     try:
         with pytest.raises(TaskTimeout):
-            dbt_runner.run_layer("marts", data.AS_OF_DATE, Settings.from_env(), run_dir)
+            dbt_runner.build_layer("marts", data.AS_OF_DATE, Settings.from_env(), run_dir)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

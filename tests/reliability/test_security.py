@@ -16,7 +16,7 @@ from reliability_harness import Build, copy_db, dbt_args, query
 
 from course_engagement import cli
 from course_engagement.orchestration import dbt_runner, tasks
-from course_engagement.orchestration.run import airflow_env
+from course_engagement.orchestration.local_airflow import airflow_env
 from course_engagement.publishing import export
 from course_engagement.settings import REPO_ROOT, Settings
 

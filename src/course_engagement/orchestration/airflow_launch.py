@@ -3,7 +3,7 @@
 Importing Airflow costs ~10 s of CPU here; `airflow pools set` and `airflow dags test` as two
 commands paid it twice on every run. Run as
 `python -m course_engagement.orchestration.airflow_launch <ds>` with the environment from
-`orchestration.run.airflow_env` (AIRFLOW_HOME must be set before Airflow is imported, hence a
+`local_airflow.airflow_env` (AIRFLOW_HOME must be set before Airflow is imported, hence a
 child process and not an import in the caller).
 """
 

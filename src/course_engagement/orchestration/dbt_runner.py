@@ -248,7 +248,7 @@ def _keep_parse(run_dir: Path) -> None:
         shutil.copyfile(produced, run_dir.parent / PARTIAL_PARSE)
 
 
-def run_layer(
+def build_layer(
     layer: str,
     as_of_date: str,
     settings: Settings,

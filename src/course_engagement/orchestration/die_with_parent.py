@@ -9,7 +9,7 @@ before prctl took effect is seen as a changed getppid(). Linux only; elsewhere t
 runs.
 
 PDEATHSIG fires when the parent *thread* that started the guard exits: start it from a thread
-that waits for it (run_layer blocks until dbt ends).
+that waits for it (build_layer blocks until dbt ends).
 """
 
 from __future__ import annotations

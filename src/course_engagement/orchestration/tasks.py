@@ -70,7 +70,7 @@ def load_raw(settings: Settings) -> dict[str, int]:
 def run_layer(
     settings: Settings, layer: str, ds: str, run_id: str, *, full_history_checks: bool = False
 ) -> str:
-    result = dbt_runner.run_layer(
+    result = dbt_runner.build_layer(
         layer,
         ds,
         settings,

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from course_engagement.settings import REPO_ROOT
 
-CATALOGUE = REPO_ROOT / "docs" / "RELIABILITY.md"
+REGISTER = REPO_ROOT / "docs" / "RELIABILITY.md"
 HERE = Path(__file__).parent
 
 
 def _rows() -> dict[int, str]:
     rows = {}
-    for line in CATALOGUE.read_text().splitlines():
+    for line in REGISTER.read_text().splitlines():
         match = re.match(r"\| (\d+) \|", line)
         if match:
             rows[int(match.group(1))] = line
@@ -52,7 +52,7 @@ def test_every_case_of_the_issue_has_a_row_naming_a_test() -> None:
         assert len({n for n in _test_names(path) if n.startswith("test_")}) >= 4, path
 
 
-def test_every_test_the_catalogue_names_exists() -> None:
+def test_every_test_the_register_names_exists() -> None:
     missing = [
         f"{path.relative_to(REPO_ROOT)}::{name}"
         for row in _rows().values()
