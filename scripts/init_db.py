@@ -1,5 +1,5 @@
-"""Load data/raw_*.csv|parquet into mock_data.duckdb; see course_engagement.ingest.loader."""
+"""Load data/raw_*.csv|parquet into mock_data.duckdb; see course_engagement.ingest.load_cli."""
 
-from course_engagement.ingest.loader import main
+from course_engagement.ingest.load_cli import main
 
 raise SystemExit(main())

@@ -33,7 +33,8 @@ import duckdb
 import pytest
 from dbt_harness import LAYERS, REPO_ROOT, CommandResult, DbtRun
 
-from course_engagement.ingest.loader import load, main
+from course_engagement.ingest.load_cli import main
+from course_engagement.ingest.loader import load
 from course_engagement.orchestration.scan_profile import build_reads
 
 SAMPLE_DIR = REPO_ROOT / "data"

@@ -16,7 +16,8 @@ import corrupt
 import duckdb
 import pytest
 
-from course_engagement.ingest.loader import LoadError, load, main
+from course_engagement.ingest.load_cli import main
+from course_engagement.ingest.loader import LoadError, load
 
 USERS = """\
 id,fullName,email,signupDate,state,isGovEmployee,updatedAt,deleted

@@ -17,7 +17,8 @@ import pytest
 from course_engagement import cli
 from course_engagement.contract import EVENTS
 from course_engagement.ingest.event_files import DROP_MISSING_FLAG as DROP_FLAG
-from course_engagement.ingest.loader import AlreadyLoaded, FileAudit, LoadError, append, load, main
+from course_engagement.ingest.load_cli import main
+from course_engagement.ingest.loader import AlreadyLoaded, FileAudit, LoadError, append, load
 from course_engagement.orchestration import tasks
 from course_engagement.settings import Settings
 

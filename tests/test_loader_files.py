@@ -18,7 +18,8 @@ import pytest
 
 from course_engagement.contract import TABLES
 from course_engagement.ingest import line_accounting
-from course_engagement.ingest.loader import MAX_MESSAGE, LoadError, load
+from course_engagement.ingest.load_error import MAX_MESSAGE
+from course_engagement.ingest.loader import LoadError, load
 from course_engagement.orchestration import tasks
 from course_engagement.settings import Settings
 

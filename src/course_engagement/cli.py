@@ -15,7 +15,7 @@ from course_engagement.settings import SettingsError
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("course_engagement.synthetic.generate:main", "write seeded synthetic raw exports"),
     "load": (
-        "course_engagement.ingest.loader:main",
+        "course_engagement.ingest.load_cli:main",
         "load raw_*.csv|parquet into DuckDB's raw schema",
     ),
     "run": (

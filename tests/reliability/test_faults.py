@@ -122,7 +122,7 @@ def test_kill_during_the_load_keeps_the_previous_database_and_a_rerun_loads(
     big = _big_export(tmp_path / "big", events=1_000_000)
     loader = _start(
         _python(
-            "from course_engagement.ingest.loader import main; "
+            "from course_engagement.ingest.load_cli import main; "
             f"raise SystemExit(main(['--data-dir', '{big}', '--db', '{db}']))"
         ),
         stdout=subprocess.DEVNULL,

@@ -129,3 +129,13 @@ def problems_select(table: RawTable, relation: str) -> str:
         f"nullif(concat_ws(', ', {columns}), '') AS column_name, breaks "
         f"FROM (SELECT {per_column}, {breaks} AS breaks FROM {relation})"
     )
+
+
+def read_text_sql(table: RawTable, reject_options: str) -> str:
+    """`read_csv` of a contract file (the path is parameter `$path`) with every column as text,
+    for the selects above to type."""
+    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in table.column_names) + "}"
+    return f"""read_csv(
+        $path, columns = {columns}, header = true, auto_detect = false,
+        delim = ',', quote = '"', escape = '"', strict_mode = true, {reject_options}
+    )"""

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from course_engagement.ingest import load_batches
+from course_engagement.sql_files import sql_file
 
-AUDIT_TABLE = "raw.load_audit"
 DROP_MISSING_FLAG = "--drop-missing-day-files"
 
 
@@ -65,16 +64,7 @@ def loaded_files(con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:
     """Every events file in raw.events now, in batch order, with its latest audit row."""
     return [
         LoadedFile(*row)
-        for row in con.execute(
-            f"""
-            SELECT batches.file_name, batches.sha256, any_value(batches.loaded_rows),
-                   max(audit.loaded_at), arg_max(audit.source_path, audit.loaded_at)
-            FROM {load_batches.BATCHES_TABLE} AS batches
-            JOIN {AUDIT_TABLE} AS audit USING ({load_batches.BATCH_COLUMN}, file_name, sha256)
-            GROUP BY batches.{load_batches.BATCH_COLUMN}, batches.file_name, batches.sha256
-            ORDER BY batches.{load_batches.BATCH_COLUMN}
-            """
-        ).fetchall()
+        for row in con.execute(sql_file(__file__, "loaded_event_files.sql")).fetchall()
     ]
 
 

@@ -16,19 +16,8 @@ from collections.abc import Callable, Sequence
 
 import duckdb
 
-BATCHES_TABLE = "raw.load_batches"
+BATCHES_TABLE = "raw.load_batches"  # created with the loader's tables (bookkeeping_tables.sql)
 BATCH_COLUMN = "load_batch_id"
-
-
-def create_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} (
-            {BATCH_COLUMN} BIGINT NOT NULL,
-            file_name VARCHAR NOT NULL,
-            sha256 VARCHAR NOT NULL,
-            loaded_rows BIGINT NOT NULL
-        )"""
-    )
 
 
 def current(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str]]:
