@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 
 from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES, share_from_env
+from course_engagement.sql_files import sql_file
 from course_engagement.warehouse import is_lock_conflict, table_exists
 
 MART = "analytics.mart_course_engagement"
@@ -96,33 +97,15 @@ def _checks() -> list[Check]:
         ),
         Check(
             "one row per catalogue course",
-            f"""
-            with catalogue as (select distinct course_id from {CATALOGUE}),
-            mart as (select course_id, count(*) as n from {MART} group by course_id),
-            problems as (
-                select coalesce(c.course_id, m.course_id) as course_id
-                from catalogue c full join mart m using (course_id)
-                where m.course_id is null or c.course_id is null or m.n <> 1
-            )
-            select count(*), string_agg(course_id::varchar, ', ' order by course_id)
-            from problems
-            """,
+            sql_file(__file__, "check_one_row_per_course.sql", mart=MART, catalogue=CATALOGUE),
         ),
         Check(
             "active_learners_30d <= active_learners <= learners",
-            f"""
-            select count(*), string_agg(course_id::varchar, ', ' order by course_id)
-            from {MART}
-            where not (active_learners_30d <= active_learners and active_learners <= learners)
-            """,
+            sql_file(__file__, "check_active_within_learners.sql", mart=MART),
         ),
         Check(
             "one as_of_date in the mart",
-            f"""
-            select (count(distinct as_of_date) > 1)::int,
-                   string_agg(distinct as_of_date::varchar, ', ')
-            from {MART}
-            """,
+            sql_file(__file__, "check_one_as_of_date.sql", mart=MART),
             key="as_of_date",
         ),
     ]
@@ -165,18 +148,10 @@ class RunFigures:
     counted_events: int | None  # None: a report recorded before the history kept it
 
 
-_FIGURES_SQL = f"""
-    select max(as_of_date), count(*), coalesce(sum(learners), 0),
-           coalesce(sum(active_learners), 0), coalesce(sum(active_learners_30d), 0),
-           coalesce(sum(total_quizzes_completed), 0), coalesce(sum(total_videos_completed), 0),
-           (select coalesce(sum(event_rows), 0) from {RECONCILIATION} where reason = 'counted')
-    from {MART}
-"""
-
-
 def mart_figures(con: duckdb.DuckDBPyConnection) -> RunFigures | None:
     """The mart's key figures; None when it is empty (it has no date then)."""
-    row = con.execute(_FIGURES_SQL).fetchone()
+    figures = sql_file(__file__, "mart_figures.sql", mart=MART, reconciliation=RECONCILIATION)
+    row = con.execute(figures).fetchone()
     return None if row[0] is None else RunFigures(*row)
 
 
@@ -280,41 +255,15 @@ def record_run(db_path: Path, report_path: Path) -> RunFigures:
         if figures is None:
             raise QualityGateError([f"{MART} is empty; nothing to record for {report_path}"])
         con.begin()
+        con.execute(sql_file(__file__, "run_history_table.sql", history=HISTORY))
         con.execute(
-            f"""create table if not exists {HISTORY} (
-                report_date date primary key,
-                courses bigint not null,
-                learners bigint not null,
-                active_learners bigint not null,
-                active_learners_30d bigint not null,
-                total_quizzes_completed bigint not null,
-                total_videos_completed bigint not null,
-                report_file varchar not null,
-                report_sha256 varchar not null,
-                recorded_at timestamp not null,
-                counted_events bigint
-            )"""
-        )
-        # a history recorded before counted events were kept: old rows stay null
-        con.execute(f"alter table {HISTORY} add column if not exists counted_events bigint")
-        con.execute(
-            f"""insert or replace into {HISTORY} (report_date, courses, learners,
-                active_learners, active_learners_30d, total_quizzes_completed,
-                total_videos_completed, report_file, report_sha256, recorded_at, counted_events)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                figures.report_date,
-                figures.courses,
-                figures.learners,
-                figures.active_learners,
-                figures.active_learners_30d,
-                figures.total_quizzes_completed,
-                figures.total_videos_completed,
-                report_path.name,
-                digest,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                figures.counted_events,
-            ],
+            sql_file(__file__, "record_run.sql", history=HISTORY),
+            asdict(figures)
+            | {
+                "report_file": report_path.name,
+                "report_sha256": digest,
+                "recorded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            },
         )
         con.commit()
     return figures
