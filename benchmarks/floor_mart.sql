@@ -39,7 +39,7 @@ current_users as (
             "signupDate" as signed_up_date,
             "isGovEmployee" as is_gov_employee
         from raw.users
-    )
+    ) as user_versions
     qualify row_number() over (
         partition by user_id
         order by
@@ -69,7 +69,7 @@ learners as (
             = 'cancelled',
             false
         )
-        and enrolments.course_id in (select course_id from raw.courses)
+        and enrolments.course_id in (select courses.course_id from raw.courses as courses)
         and coalesce(
             enrolments.enrolled_at < cast(getvariable('as_of_date') as date) + interval 1 day, true
         )
@@ -89,14 +89,14 @@ duplicated_ids as (
 events as (
 
     select
-        user_id,
-        course_id,
-        lower(nullif(trim(event_type, chr(32) || chr(9) || chr(10) || chr(13)), ''))
+        raw_events.user_id,
+        raw_events.course_id,
+        lower(nullif(trim(raw_events.event_type, chr(32) || chr(9) || chr(10) || chr(13)), ''))
             as event_type,
-        event_timestamp as event_at
-    from raw.events
+        raw_events.event_timestamp as event_at
+    from raw.events as raw_events
     anti join duplicated_ids
-        on raw.events.id is not distinct from duplicated_ids.id
+        on raw_events.id is not distinct from duplicated_ids.id
 
     union all
 
@@ -109,25 +109,33 @@ events as (
         arg_min(event_timestamp, payload_order) as event_at
     from (
         select
-            id,
-            user_id,
-            course_id,
-            lower(nullif(trim(event_type, chr(32) || chr(9) || chr(10) || chr(13)), ''))
+            raw_events.id,
+            raw_events.user_id,
+            raw_events.course_id,
+            lower(nullif(trim(raw_events.event_type, chr(32) || chr(9) || chr(10) || chr(13)), ''))
                 as event_type,
-            event_timestamp,
+            raw_events.event_timestamp,
             create_sort_key(
-                event_timestamp, 'asc nulls last',
-                nullif(trim(session_id, chr(32) || chr(9) || chr(10) || chr(13)), ''),
+                raw_events.event_timestamp, 'asc nulls last',
+                nullif(trim(raw_events.session_id, chr(32) || chr(9) || chr(10) || chr(13)), ''),
                 'asc nulls last',
-                nullif(trim(metadata, chr(32) || chr(9) || chr(10) || chr(13)), ''),
+                nullif(trim(raw_events.metadata, chr(32) || chr(9) || chr(10) || chr(13)), ''),
                 'asc nulls last',
-                hash(id, user_id, course_id, event_type, event_timestamp, session_id, metadata),
+                hash(
+                    raw_events.id,
+                    raw_events.user_id,
+                    raw_events.course_id,
+                    raw_events.event_type,
+                    raw_events.event_timestamp,
+                    raw_events.session_id,
+                    raw_events.metadata
+                ),
                 'asc nulls last'
             ) as payload_order
-        from raw.events
+        from raw.events as raw_events
         semi join duplicated_ids
-            on raw.events.id is not distinct from duplicated_ids.id
-    )
+            on raw_events.id is not distinct from duplicated_ids.id
+    ) as duplicated_payloads
     group by id
 
 ),

@@ -24,6 +24,7 @@ import duckdb
 
 from course_engagement.contract import EVENTS, TIMESTAMP_FORMAT
 from course_engagement.settings import Settings, duckdb_config
+from course_engagement.sql_files import sql_file
 
 
 def connect(db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -92,66 +93,20 @@ def new_day(db: Path, date: dt.date, rows: int, out: Path, seed: int) -> None:
     organic = rows - 4 * extra
     if organic <= 0:
         raise SystemExit(f"--rows {rows} is too small for a day with late and duplicate events")
-    day = f"DATE '{date.isoformat()}'"
-    session = "substr(md5(new_id::VARCHAR), 1, 6)"
     with connect(db, read_only=True) as con:
         started = time.perf_counter()
         con.execute(f"SELECT setseed({(seed % 1000) / 1000})")
         first_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM raw.events").fetchone()[0]
-        con.execute(
-            f"""
-            CREATE TEMP TABLE recent AS
-            SELECT * EXCLUDE (load_batch_id) FROM raw.events
-            WHERE event_timestamp >= {day} - INTERVAL 7 DAY AND event_timestamp < {day}
-            """
-        )
+        con.execute(sql_file(__file__, "new_day_recent.sql"), {"day": date})
         available = con.execute("SELECT count(*) FROM recent").fetchone()[0]
         if available == 0:
             raise SystemExit(f"no events in the week before {date} to model the new day on")
+        counts = {"day": date, "organic": organic, "extra": extra, "first_id": first_id}
+        con.execute(sql_file(__file__, "new_day_rows.sql"), counts)
+        con.execute(sql_file(__file__, "new_day_file.sql"), {"extra": extra})
         con.execute(
-            f"""
-            CREATE TEMP TABLE new_rows AS
-            WITH organic AS (
-                SELECT * FROM recent ORDER BY random() LIMIT {organic}
-            ), late AS (
-                SELECT * FROM recent
-                WHERE event_timestamp >= {day} - INTERVAL 3 DAY
-                ORDER BY random() LIMIT {extra}
-            ), numbered AS (
-                SELECT *, {first_id} + row_number() OVER (ORDER BY event_timestamp, id) - 1
-                    AS new_id
-                FROM (
-                    SELECT * REPLACE (
-                        event_timestamp + ({day} - event_timestamp::DATE) * INTERVAL 1 DAY
-                            AS event_timestamp
-                    ) FROM organic
-                    UNION ALL
-                    SELECT * FROM late
-                )
-            )
-            SELECT new_id AS id, user_id, course_id, event_type, event_timestamp,
-                   {session} AS session_id, metadata
-            FROM numbered
-            """
-        )
-        con.execute(
-            f"""
-            CREATE TEMP TABLE day_file AS
-            SELECT * FROM new_rows
-            UNION ALL  -- re-delivered: events loaded on earlier days, unchanged
-            (SELECT * FROM recent ORDER BY random() LIMIT {extra})
-            UNION ALL  -- delivered twice within this file
-            (SELECT * FROM new_rows ORDER BY random() LIMIT {extra})
-            UNION ALL  -- an id re-used with another session id: a conflicting payload
-            (SELECT * REPLACE (upper(session_id) AS session_id)
-             FROM recent ORDER BY random() LIMIT {extra})
-            """
-        )
-        con.execute(
-            f"""
-            COPY (SELECT * FROM day_file ORDER BY event_timestamp NULLS LAST, id)
-            TO '{out}' (HEADER, DELIMITER ',', TIMESTAMPFORMAT '{TIMESTAMP_FORMAT}')
-            """
+            "COPY (SELECT * FROM day_file ORDER BY event_timestamp NULLS LAST, id) "
+            f"TO '{out}' (HEADER, DELIMITER ',', TIMESTAMPFORMAT '{TIMESTAMP_FORMAT}')"
         )
         written = con.execute("SELECT count(*) FROM day_file").fetchone()[0]
     _report(
