@@ -127,7 +127,7 @@ def test_results_are_written_to_out_and_the_committed_results_stay_untouched(smo
 
 
 def test_scale_follows_the_documented_rule():
-    scale = _benchmark_module("run").scale
+    scale = _benchmark_module("plan").scale
     assert scale(10_000) == {"events": 10_000, "users": 1_000, "courses": 60, "enrolments": 3_000}
     assert scale(10_000_000) == {
         "events": 10_000_000,
@@ -139,7 +139,7 @@ def test_scale_follows_the_documented_rule():
 
 
 def test_dag_breakdown_reads_task_start_and_end_lines_of_the_airflow_log():
-    breakdown = _benchmark_module("run").dag_breakdown
+    breakdown = _benchmark_module("results").dag_breakdown
     log = "\n".join(
         [
             "2026-01-01T00:00:05.000000Z [info     ] DAG bundles loaded",
