@@ -1,43 +1,9 @@
-"""The one place that resolves paths and settings.
+"""The one place that resolves paths and settings, from the environment with repo-relative
+defaults, so a fresh clone needs no configuration and tests, CI and the DAG can point anywhere.
 
-Every path can be overridden from the environment so CI, tests and the DAG can point the
-pipeline at a temporary database or output folder; the defaults are repo-relative so a fresh
-clone works with no configuration at all.
-
-Environment variables and their defaults (the only list; SETUP.md repeats it for users):
-
-| variable                                | default                            |
-|-----------------------------------------|------------------------------------|
-| `COURSE_ENGAGEMENT_DB`                  | `<repo>/mock_data.duckdb`          |
-| `COURSE_ENGAGEMENT_DATA_DIR`            | `<repo>/data`                      |
-| `COURSE_ENGAGEMENT_OUTPUT_DIR`          | `<repo>/output`                    |
-| `AIRFLOW_HOME`                          | `<repo>/.airflow`                  |
-| `COURSE_ENGAGEMENT_MAX_REJECT_SHARE`    | `0.05`                             |
-| `COURSE_ENGAGEMENT_MAX_*_LOSS_SHARE`    | `0.10` / `0` (the quality gate)    |
-| `COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT` | `8GB`                              |
-| `COURSE_ENGAGEMENT_DUCKDB_THREADS`      | `2`                                |
-| `COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR`     | `.duckdb_tmp/` beside the database |
-
-DuckDB settings. Every process that writes the database applies the same three, so a build
-that fits on one machine fits in every step: the loader (and the benchmarks) call
-`duckdb_config()`, and dbt reads the same variables with the same defaults in the `config_options:`
-block of `2-dbt_project/profiles.yml` (tests/test_settings.py keeps the two in step);
-`dbt_runner` sets those variables to the validated values (`Settings.dbt_env()`).
-Read-only readers of the small marts (export, quality gate, notebook) keep DuckDB's defaults.
-
-- memory limit: DuckDB's own default is 80% of RAM per process, which two processes on one
-  machine (a notebook next to the DAG) would exceed together; 8GB fits the CI machine and spills
-  beyond it instead of failing.
-- threads: DuckDB worker threads inside one process (dbt's own `threads: 1` is a different
-  thing: more than one dbt thread on one DuckDB file conflicts). Two matches the CI machine.
-- temp directory: where a query spills when it outgrows the memory limit (large joins and
-  aggregations at 10M+ events). Beside the database by default, so it is on the same disk and
-  never in the repo's tracked files (.gitignore has `.duckdb_tmp/`).
-- `preserve_insertion_order = false` (not configurable): no table here has a meaningful row
-  order, and keeping it costs memory on large inserts.
-
-Every value is validated here, up front (`SettingsError`: one line naming the variable, the
-value and a good example); the CLI prints it and exits 2, the DAG fails the task without retry.
+The variables and defaults are listed in SETUP.md; every value is validated here, up front
+(`SettingsError` names the variable and a good example). Why the DuckDB settings are what they
+are, and shared by every writing process: docs/decisions/duckdb_settings.md.
 """
 
 from __future__ import annotations

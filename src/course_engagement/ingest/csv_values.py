@@ -1,19 +1,10 @@
 """The SQL that turns a CSV's text into the contract's types without changing any value.
 
-DuckDB's own CSV casts are lenient: `12.6` becomes 13 in a BIGINT column, `0x3E9` 1001,
-`epoch` a timestamp, `25-01-01` the year 25, `yes` true. The loader therefore reads every column
-as text and keeps a value only if it is in the contract's plain format, i.e. if the typed value
-prints back as the very same text:
-
-- BIGINT: `-?[0-9]+` without leading zeros (`0` itself, never `007`, `-0` or `+7`), in range.
-- TIMESTAMP: `YYYY-MM-DD HH:MM:SS`, a real calendar date and time, year 0001-9999.
-- DATE: `YYYY-MM-DD`, likewise.
-- BOOLEAN: one of `contract.BOOLEAN_SPELLINGS`.
-- VARCHAR: any text, as delivered.
-
-An empty field is NULL, except in the table's key column, where it rejects the row. The check is
-one expression per column inside the same `read_csv` query (a round trip through the type is
-cheaper than a regular expression and is exactly the property we promise).
+DuckDB's own casts are lenient (`12.6` becomes 13, `0x3E9` 1001, `yes` true), so every column
+is read as text and a value is kept only if the typed value prints back as the very same text:
+BIGINT `-?[0-9]+` without leading zeros, TIMESTAMP `YYYY-MM-DD HH:MM:SS`, DATE `YYYY-MM-DD`,
+BOOLEAN one of `contract.BOOLEAN_SPELLINGS`, VARCHAR anything. An empty field is NULL, except
+in the key column, where it rejects the row.
 """
 
 from __future__ import annotations

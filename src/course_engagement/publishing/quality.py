@@ -1,27 +1,9 @@
 """The quality gate between the mart and the report: publish nothing that looks wrong.
 
-dbt's tests already ran in each layer; this gate checks the published table as the stakeholder
-will see it, in one place, and reports every failed check at once so one run shows the whole
-picture.
-
-Some wrong numbers pass every rule on their own: a catalogue export cut in half, or a users
-file that lost most of its rows, still builds a consistent mart. So the gate also compares the
-mart with the last report that was published before it: `analytics.pipeline_run_history` holds
-the key figures of every published report (one row per report date, written only after the
-report is in place, by `record_run`), and the gate fails when the mart has lost more than a
-configured share of any key figure since the latest report for an EARLIER date. A rerun of a
-date never compares with itself, and a backfill of an old date compares with the date before
-it. Thresholds come from the environment:
-
-- COURSE_ENGAGEMENT_MAX_COURSE_LOSS_SHARE (default 0.10): courses in the mart;
-- COURSE_ENGAGEMENT_MAX_LEARNER_LOSS_SHARE (default 0.10): learners summed over courses;
-- COURSE_ENGAGEMENT_MAX_ACTIVE_LEARNER_LOSS_SHARE, ..._MAX_QUIZ_LOSS_SHARE,
-  ..._MAX_VIDEO_LOSS_SHARE, ..._MAX_COUNTED_EVENT_LOSS_SHARE (default 0): active learners,
-  quizzes and videos completed (summed over courses), and the counted row of
-  mart_event_reconciliation. These are cumulative totals: they only grow as events arrive, so
-  any fall means lost events (a reload that dropped a day, a header-only events export).
-
-To publish a real drop (courses retired), rerun that date with the variable set to 1.
+It checks the published table as the stakeholder will see it and lists every failed check at
+once; it also fails when a key figure fell by more than its allowed share since the report of
+the previous date (`analytics.pipeline_run_history`). Why, and the thresholds:
+docs/decisions/quality_gate.md.
 """
 
 from __future__ import annotations
