@@ -16,6 +16,8 @@ GATED_MARTS = ("mart_course_engagement", "mart_event_reconciliation")
 # what a daily build rebuilds and the increment is checked on (mart_data_quality is a
 # full-history check: tag full_history)
 DAILY_MARTS = (*GATED_MARTS, *export.TIME_SERIES_MARTS)
+# the nodes the time-series marts add to a build: the marts and the models only they read
+TIME_SERIES_MODELS = (*export.TIME_SERIES_MARTS, "fct_learner_course_days")
 NOTHING = "tag:benchmark_selects_nothing"  # a selector no node matches: dbt start-up only
 # The day every scale appends besides its own 1%: "the cost of one day as history grows"
 # compares this same day at 10M and 100M (at 10M it is the 1% day itself).

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 from machine import median
-from plan import DAILY_MARTS, PIPELINE_STAGES, SAME_DAY_ROWS
+from plan import DAILY_MARTS, PIPELINE_STAGES, SAME_DAY_ROWS, TIME_SERIES_MODELS
 
 from course_engagement.warehouse import table_exists
 
@@ -89,7 +89,16 @@ def dbt_nodes(log_text: str, top: int = 8) -> dict[str, Any]:
         "nodes": len(times),
         "in_nodes_s": round(sum(times.values()), 2),
         "slowest_nodes": {name: round(t, 2) for name, t in slowest_nodes},
+        "time_series_nodes": {
+            name: round(t, 2) for name, t in times.items() if is_time_series_node(name)
+        },
     }
+
+
+def is_time_series_node(name: str) -> bool:
+    """A node that exists only for the time-series marts: one of TIME_SERIES_MODELS or a test of
+    one (dbt names generic tests `<test>_<model>_<column>` and unit tests `<model>::<test>`)."""
+    return any(model in name for model in TIME_SERIES_MODELS)
 
 
 _LINE = re.compile(r"^(\S+Z) .*\[DAG TEST\] (starting task_id|end task task_id)=(\w+)", re.M)
