@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_format import figure, fmt, label
+from report_timings import dag_section, dbt_section, time_series_section
+
 BENCH_DIR = Path(__file__).resolve().parent
 
 STAGES = (  # (key, what it is)
@@ -33,7 +36,6 @@ STAGES = (  # (key, what it is)
     ("dag", "DAG run on the committed sample"),
     ("dag_without_bytecode_cache", "DAG run as this shell runs it (no .pyc)"),
 )
-QUERY_TIME_STAGES = {"mart_floor", "mart_legacy"}
 
 
 def _shared_sections(result: dict) -> str:
@@ -58,43 +60,9 @@ def _shared_sections(result: dict) -> str:
     return " (all sections)" if len(shared) == len(loads) else f" ({', '.join(shared)})"
 
 
-def label(events: int) -> str:
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
-        if events >= size and events % size == 0:
-            return f"{events // size}{suffix}"
-    return f"{events:,}"
-
-
-def fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def load(folder: Path) -> list[dict[str, Any]]:
     found = [json.loads(p.read_text()) for p in folder.glob("results_*.json")]
     return sorted(found, key=lambda r: r["events"])
-
-
-def repeats(result: dict[str, Any], stage: str) -> str:
-    n = result["stages"].get(stage, {}).get("n", 0)
-    return "" if n == result["repeats"] and n > 1 else f" ({n} run{'s' if n != 1 else ''})"
-
-
-def figure(result: dict[str, Any], stage: str, digits: int = 1) -> str:
-    record = result["stages"].get(stage)
-    if record is None:
-        return "n/a"
-    if record.get("skipped") and "wall_s" not in record:
-        return "skipped"
-    key = "query_s" if stage in QUERY_TIME_STAGES and "query_s" in record else "wall_s"
-    return fmt(record.get(key), digits) + repeats(result, stage)
 
 
 def machine_section(results: list[dict[str, Any]]) -> list[str]:
@@ -183,6 +151,35 @@ def cpu_ratios(result: dict[str, Any]) -> dict[str, float]:
 SAME_DAY_ROWS = 100_000  # benchmarks/run.py appends this day at every scale
 
 
+RATIO_ROWS = (
+    ("loader throughput ÷ floor's (target ≥ 0.8)", "loader_throughput_vs_floor"),
+    ("dbt full build wall ÷ floor query", "dbt_full_wall_vs_floor"),
+    ("dbt marginal compute (s) = full build - no-op", "dbt_marginal_s"),
+    ("dbt marginal ÷ floor (target ≤ 3 at 10M, 100M)", "dbt_marginal_vs_floor"),
+    ("legacy query ÷ floor", "legacy_vs_floor"),
+    ("pandas ÷ floor", "pandas_vs_floor"),
+    ("incremental marginal (s) = incremental - no-op", "incremental_marginal_s"),
+    ("full refresh marginal (s)", "full_refresh_marginal_s"),
+    (
+        "daily increment marginal ÷ full refresh marginal (target ≤ 0.05 at 100M)",
+        "incremental_vs_full_refresh_marginal",
+    ),
+    ("daily step wall (s): append load + incremental build", "daily_step_wall_s"),
+    (
+        "daily step wall ÷ legacy query (target ≤ 0.25 at 100M)",
+        "daily_step_wall_vs_legacy",
+    ),
+    ("daily step: raw event rows appended", "daily_appended_rows"),
+    ("daily step: raw event rows read (DuckDB profiler)", "daily_raw_event_rows_read"),
+    ("daily step: most raw event rows one node reads", "daily_most_raw_rows_read_by_one_node"),
+    (
+        f"the same {SAME_DAY_ROWS:,}-row day: append + incremental build wall (s)",
+        "same_day_step_wall_s",
+    ),
+    ("end-to-end peak memory, GiB (target ≤ 8 at 100M)", "end_to_end_peak_rss_gib"),
+)
+
+
 def ratio_section(results: list[dict[str, Any]]) -> list[str]:
     head = "| | " + " | ".join(label(r["events"]) for r in results) + " |"
     lines = [
@@ -191,40 +188,29 @@ def ratio_section(results: list[dict[str, Any]]) -> list[str]:
         head,
         "|---|" + "---|" * len(results),
     ]
-    rows = (
-        ("loader throughput ÷ floor's (target ≥ 0.8)", "loader_throughput_vs_floor"),
-        ("dbt full build wall ÷ floor query", "dbt_full_wall_vs_floor"),
-        ("dbt marginal compute (s) = full build - no-op", "dbt_marginal_s"),
-        ("dbt marginal ÷ floor (target ≤ 3 at 10M, 100M)", "dbt_marginal_vs_floor"),
-        ("legacy query ÷ floor", "legacy_vs_floor"),
-        ("pandas ÷ floor", "pandas_vs_floor"),
-        ("incremental marginal (s) = incremental - no-op", "incremental_marginal_s"),
-        ("full refresh marginal (s)", "full_refresh_marginal_s"),
-        (
-            "daily increment marginal ÷ full refresh marginal (target ≤ 0.05 at 100M)",
-            "incremental_vs_full_refresh_marginal",
-        ),
-        ("daily step wall (s): append load + incremental build", "daily_step_wall_s"),
-        (
-            "daily step wall ÷ legacy query (target ≤ 0.25 at 100M)",
-            "daily_step_wall_vs_legacy",
-        ),
-        ("daily step: raw event rows appended", "daily_appended_rows"),
-        ("daily step: raw event rows read (DuckDB profiler)", "daily_raw_event_rows_read"),
-        ("daily step: most raw event rows one node reads", "daily_most_raw_rows_read_by_one_node"),
-        (
-            f"the same {SAME_DAY_ROWS:,}-row day: append + incremental build wall (s)",
-            "same_day_step_wall_s",
-        ),
-        ("end-to-end peak memory, GiB (target ≤ 8 at 100M)", "end_to_end_peak_rss_gib"),
-    )
-    for title, key in rows:
+    for title, key in RATIO_ROWS:
         cells = [fmt(r.get("ratios", {}).get(key), 2) for r in results]
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     cpu = [cpu_ratios(r) for r in results]
     for title, key in CPU_ROWS:
         cells = [fmt(c.get(key), 2) for c in cpu]
         lines.append(f"| *{title}* | " + " | ".join(cells) + " |")
+    lines += _summary_rows(results)
+    lines += ["", "Targets, as measured:", ""]
+    for r in results:
+        for name, t in r.get("targets", {}).items():
+            if t.get("applies", True):
+                verdict = "met" if t["met"] else "**NOT met**"
+            else:
+                verdict = "(the target is for a larger scale; shown for the trend)"
+            lines.append(f"- {label(r['events'])}: {name}: {fmt(t['value'])} → {verdict}")
+    lines.append("")
+    return lines
+
+
+def _summary_rows(results: list[dict[str, Any]]) -> list[str]:
+    """Growth of the same day, the DAG run, the slowest stages and the equality checks."""
+    lines = []
     same_day = {r["events"]: r.get("ratios", {}).get("same_day_step_wall_s") for r in results}
     growth = [
         fmt(same_day[r["events"]] / same_day[r["events"] // 10], 2)
@@ -260,15 +246,6 @@ def ratio_section(results: list[dict[str, Any]]) -> list[str]:
         + " | ".join(agree)
         + " |"
     )
-    lines += ["", "Targets, as measured:", ""]
-    for r in results:
-        for name, t in r.get("targets", {}).items():
-            if t.get("applies", True):
-                verdict = "met" if t["met"] else "**NOT met**"
-            else:
-                verdict = "(the target is for a larger scale; shown for the trend)"
-            lines.append(f"- {label(r['events'])}: {name}: {fmt(t['value'])} → {verdict}")
-    lines.append("")
     return lines
 
 
@@ -307,112 +284,6 @@ def stage_section(results: list[dict[str, Any]]) -> list[str]:
             )
     lines.append("")
     return lines
-
-
-def dag_section(results: list[dict[str, Any]]) -> list[str]:
-    with_dag = [r for r in results if r["stages"].get("dag", {}).get("breakdown")]
-    if not with_dag:
-        return []
-    r = with_dag[-1]
-    lines = [
-        f"## Fixed overhead: the whole DAG on the committed sample ({label(r['events'])} run)",
-        "",
-        "`course-engagement run` on `data/` (20,000 events) with temporary "
-        "COURSE_ENGAGEMENT_DB, COURSE_ENGAGEMENT_OUTPUT_DIR and AIRFLOW_HOME; times from the "
-        "`[DAG TEST] starting task_id=` / `end task` lines of "
-        "`output/logs/airflow_dags_test_<ds>.log`, median of the warm runs.",
-        "",
-        "| part | seconds |",
-        "|---|---|",
-    ]
-    for part, seconds in r["stages"]["dag"]["breakdown"].items():
-        lines.append(f"| {part} | {fmt(seconds)} |")
-    lines.append(f"| **whole run** | **{fmt(r['stages']['dag']['wall_s'])}** |")
-    parse = r["stages"]["dag"]["runs"][0].get("dbt_parse_s")
-    if parse:
-        shown = ", ".join(f"{layer} {s:.1f} s" for layer, s in parse.items())
-        lines += ["", f"dbt parse time inside the layers (perf_info.json): {shown}."]
-    for key, what in (
-        ("dag_cold", "first run, creating the Airflow metadata database"),
-        ("dag_without_bytecode_cache", "the same run with no bytecode cache, as this shell"),
-    ):
-        if "wall_s" in r["stages"].get(key, {}):
-            lines.append(f"- {what}: {fmt(r['stages'][key]['wall_s'])} s")
-    lines.append("")
-    return lines
-
-
-def median_run(record: dict[str, Any]) -> dict[str, Any] | None:
-    runs = sorted(
-        (r for r in record.get("runs", []) if r.get("returncode") == 0), key=lambda r: r["wall_s"]
-    )
-    return runs[len(runs) // 2] if runs else None
-
-
-def dbt_section(results: list[dict[str, Any]]) -> list[str]:
-    """Where a dbt build's wall time goes: inside nodes (by dbt's own per-node timing) or
-    around them (start-up, parse, compilation, artefacts), and the slowest nodes."""
-    lines = [
-        "## Where dbt's time goes",
-        "",
-        "From dbt's own per-node timings in each build's log (the median run): time inside "
-        "nodes (models, tests, unit tests, hooks) and around them (start-up, parse, "
-        "compilation, writing artefacts), and the slowest nodes.",
-        "",
-        "| scale | build | wall s | nodes | inside nodes s | around nodes s | slowest nodes (s) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    found = False
-    for r in results:
-        for stage in ("dbt_full", "dbt_noop", "dbt_incremental", "dbt_full_refresh"):
-            run = median_run(r["stages"].get(stage, {}))
-            if not run or "in_nodes_s" not in run:
-                continue
-            found = True
-            top = ", ".join(
-                f"{name.removeprefix('analytics.')} {seconds:.1f}"
-                for name, seconds in list(run["slowest_nodes"].items())[:4]
-            )
-            lines.append(
-                f"| {label(r['events'])} | {stage} | {run['wall_s']:.1f} | {run['nodes']} "
-                f"| {run['in_nodes_s']:.1f} | {run['wall_s'] - run['in_nodes_s']:.1f} | {top} |"
-            )
-    return [*lines, ""] if found else []
-
-
-def time_series_section(results: list[dict[str, Any]]) -> list[str]:
-    """What the time-series marts cost inside each build: their nodes' seconds (dbt's per-node
-    timings) against the rest of the same build."""
-    lines = [
-        "## What the time-series marts cost",
-        "",
-        "The nodes that exist only for the time-series marts (`TIME_SERIES_MODELS` in `run.py`: "
-        "the three marts, the models only they read, and the tests of each), from dbt's "
-        "per-node timings in the same build (the median run). *Added* is their seconds over "
-        "the build's wall time without them: what they add to the build.",
-        "",
-        "| scale | build | wall s | time-series nodes s | added | their nodes (s) |",
-        "|---|---|---|---|---|---|",
-    ]
-    found = False
-    for r in results:
-        for stage in ("dbt_full", "dbt_incremental", "dbt_full_refresh"):
-            run = median_run(r["stages"].get(stage, {}))
-            if not run or "time_series_nodes" not in run:
-                continue
-            found = True
-            nodes = run["time_series_nodes"]
-            own = sum(nodes.values())
-            listed = ", ".join(
-                f"{name.removeprefix('analytics.')} {seconds:.1f}"
-                for name, seconds in sorted(nodes.items(), key=lambda item: -item[1])
-                if "::" not in name and not name.startswith(("unique_", "not_null_"))
-            )
-            lines.append(
-                f"| {label(r['events'])} | {stage} | {run['wall_s']:.1f} | {own:.1f} "
-                f"| {own / (run['wall_s'] - own):.0%} | {listed} |"
-            )
-    return [*lines, ""] if found else []
 
 
 def method_section(results: list[dict[str, Any]]) -> list[str]:

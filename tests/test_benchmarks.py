@@ -198,5 +198,5 @@ def test_time_series_nodes_are_the_marts_their_own_models_and_their_tests():
         "events": 10_000_000,
         "stages": {"dbt_full": {"runs": [{"returncode": 0, "wall_s": 12.0} | nodes]}},
     }
-    section = _benchmark_module("report").time_series_section([result])
+    section = _benchmark_module("report_timings").time_series_section([result])
     assert section[-2] == "| 10M | dbt_full | 12.0 | 2.0 | 20% | mart_active_learners_daily 1.2 |"
