@@ -16,14 +16,9 @@ RAW_SCHEMA = "raw"
 REJECTS_TABLE = f"{RAW_SCHEMA}.load_rejects"
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 
-
 # A day of events delivered on its own: raw_events_2026-10-31.csv.
 DAY_FILE_PREFIX = f"{EVENTS.file_stem}_"
-
-
 DAY_FILE_NAME = re.compile(rf"{DAY_FILE_PREFIX}(?P<date>.*)\.csv")
-
-
 DAY_FILE_SQL_PATTERN = rf"{DAY_FILE_PREFIX}\d{{4}}-\d{{2}}-\d{{2}}\.csv"
 
 
