@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 
+import browser as browser_harness
 import pytest
 from browser import DRAWN_CHARTS, launch, screenshot, visit
 from playwright.sync_api import sync_playwright
@@ -86,3 +87,12 @@ def test_headline_numbers_on_the_page_equal_the_csv(opened, published):
     assert int(shown("active_learners_30d").replace(",", "")) == active_30d
     assert shown("engagement_rate") == f"{active / learners * 100:.1f}%"
     assert (learners, active_30d) == (2906, 594)  # the committed sample as of 2026-10-31
+
+
+def test_without_chromium_the_browser_tests_fail_saying_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(browser_harness, "CHROMIUM", tmp_path / "no-chromium")
+    with (
+        sync_playwright() as playwright,
+        pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"),
+    ):
+        launch(playwright)
