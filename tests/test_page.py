@@ -15,6 +15,7 @@ import pytest
 
 from course_engagement.export import REPORT_COLUMNS
 from course_engagement.page import PageError, write_page
+from course_engagement.page.charts import nice_max
 from course_engagement.page.data import Headline, previous_report, read_page_data
 from course_engagement.page.render import (
     NO_PREVIOUS,
@@ -158,6 +159,12 @@ def test_numbers_are_formatted_for_people():
     assert rate_change(0.4, 0.5) == "\u221210.0 points"
     assert rate_change(0.5, 0.4996) == "no change"
     assert rate_change(None, 0.5) == "no rate to compare"
+
+
+def test_axes_end_at_a_round_number_at_or_above_the_highest_value():
+    assert [nice_max(v) for v in (0, 1, 7, 12, 13, 299, 301, 4_100)] == [
+        1, 1, 8, 12, 15, 300, 400, 5_000,
+    ]  # fmt: skip
 
 
 def test_headline_sums_the_courses_and_shows_no_previous_report(marts_db, reports):

@@ -9,7 +9,6 @@ lines also differ by dash pattern, so no series is told apart by colour alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Sequence
 from html import escape
@@ -31,11 +30,13 @@ def _n(value: float) -> str:
 
 
 def nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above `value` (1 for nothing)."""
+    """The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten) at
+    or above `value`; 1 for nothing. Quarters of it label the axis."""
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+    steps = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+    return next(m * power for m in steps if m * power >= value)
 
 
 def _svg(key: str, width: float, height: float, title: str, desc: str, body: list[str]) -> str:
@@ -52,10 +53,10 @@ def line_chart(
     key: str,
     title: str,
     desc: str,
-    dates: Sequence[dt.date],
+    labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[int]]],
 ) -> str:
-    """Lines over dates on a shared axis from 0; a legend above the plot."""
+    """Lines over dates (one label per date, some shown) on a shared axis from 0; a legend."""
     left, right, top, bottom, height = 56, 12, 28, 36, 280
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     top_value = nice_max(max((v for _, values in series for v in values), default=0))
@@ -67,13 +68,13 @@ def line_chart(
             f'<text x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">'
             f"{top_value * i / 4:,.0f}</text>"
         )
-    count = len(dates)
+    count = len(labels)
     step = plot_w / max(count - 1, 1)
     for i in range(0, count, max(count // 6, 1)):  # x labels
         x = left + i * step
         body.append(
             f'<text x="{_n(x)}" y="{height - bottom + 16}" text-anchor="middle">'
-            f"{dates[i].strftime('%d %b')}</text>"
+            f"{escape(labels[i])}</text>"
         )
     for j, (name, values) in enumerate(series):
         colour, dash = OKABE_ITO[j % len(OKABE_ITO)], DASHES[j % len(DASHES)]

@@ -146,7 +146,8 @@ def _activity(data: PageData) -> str:
         f"{count(last[1])} daily, {count(last[2])} weekly and {count(last[3])} monthly active "
         f"learners. Monthly active learners peaked at {count(peak[3])} on {day(peak[0])}."
     )
-    svg = charts.line_chart("activity", "Active learners, last 90 days", desc, dates, series)
+    labels = [f"{d.day} {MONTHS[d.month - 1]}" for d in dates]
+    svg = charts.line_chart("activity", "Active learners, last 90 days", desc, labels, series)
     table = _table(
         "Active learners by day",
         ("Date", *names),
