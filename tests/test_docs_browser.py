@@ -19,8 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from browser import DRAWN_CHARTS, launch, screenshot, visit
-from playwright.sync_api import sync_playwright
+from browser import DRAWN_CHARTS, screenshot, visit
 
 from course_engagement import docs
 
@@ -32,14 +31,6 @@ LINEAGE_BUTTON = """() => {
   const box = icon.closest('svg').getBoundingClientRect();
   return [box.x + box.width / 2, box.y + box.height / 2];
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def unexpected(errors: list[str]) -> list[str]:

@@ -21,14 +21,6 @@ MAX_PAGE_BYTES = 3 * 2**20
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
 def published(sample_build, tmp_path_factory):
     """The CSV report and the page of the sample's end date, as the export task writes them."""
     reports = tmp_path_factory.mktemp("published") / "reports"
