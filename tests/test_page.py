@@ -296,3 +296,15 @@ def test_marts_built_for_another_date_publish_no_page(tmp_path, reports):
     with pytest.raises(PageError, match="built as of 2026-10-30, not 2026-10-31"):
         write_page(path, reports, DS)
     assert list(reports.iterdir()) == []
+
+
+def test_no_activity_yet_gives_a_page_that_says_so(marts_db, reports):
+    with duckdb.connect(str(marts_db)) as con:
+        con.execute("delete from analytics.mart_active_learners_daily")
+        con.execute("delete from analytics.mart_cohort_retention_weekly")
+        con.execute("update analytics.mart_course_engagement set last_activity = null")
+    html = write_page(marts_db, reports, DS).read_text()
+    assert "No counted event in the 90 days to the as-of date: nothing to chart." in html
+    assert "No enrolment cohort yet: nothing to chart." in html
+    assert "<dt>Freshness: last counted event</dt><dd>no counted event</dd>" in html
+    assert html.count('role="img"') == 1  # the courses chart only

@@ -20,14 +20,19 @@ SCREENSHOTS = REPO_ROOT / "output" / "screenshots"
 VIEWPORT = {"width": 900, "height": 1200}
 
 
-def launch(playwright):
+def chromium_path() -> Path:
+    """The Chromium binary, or a test failure that says how to install it (never a skip)."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"no Chromium at {CHROMIUM}: the browser tests need Debian's chromium "
             "(`apt-get update && apt-get install -y chromium`, which `bash .ci/run` does), "
             "or set COURSE_ENGAGEMENT_CHROMIUM to another Chromium binary"
         )
-    return playwright.chromium.launch(executable_path=str(CHROMIUM))
+    return CHROMIUM
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(chromium_path()))
 
 
 @dataclass
