@@ -21,7 +21,7 @@ with
 
 current_users as (
 
-    -- latest version per user id, ordered exactly as int_users__current
+    -- latest version per user id, ordered exactly as dim_users
     select
         user_id,
         is_deleted

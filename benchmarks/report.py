@@ -380,6 +380,42 @@ def dbt_section(results: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""] if found else []
 
 
+def time_series_section(results: list[dict[str, Any]]) -> list[str]:
+    """What the time-series marts cost inside each build: their nodes' seconds (dbt's per-node
+    timings) against the rest of the same build."""
+    lines = [
+        "## What the time-series marts cost",
+        "",
+        "The nodes that exist only for the time-series marts (`TIME_SERIES_MODELS` in `run.py`: "
+        "the three marts, the models only they read, and the tests and unit tests of each), from "
+        "dbt's per-node timings in the same build (the median run; dbt runs one node at a "
+        "time, so they add up). *Added* is their seconds over the build's wall time without "
+        "them: what they add to the build. The last column lists the models alone.",
+        "",
+        "| scale | build | wall s | time-series nodes s | added | their models (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    found = False
+    for r in results:
+        for stage in ("dbt_full", "dbt_incremental", "dbt_full_refresh"):
+            run = median_run(r["stages"].get(stage, {}))
+            if not run or "time_series_nodes" not in run:
+                continue
+            found = True
+            nodes = run["time_series_nodes"]
+            own = sum(nodes.values())
+            listed = ", ".join(
+                f"{name.removeprefix('analytics.')} {seconds:.1f}"
+                for name, seconds in sorted(nodes.items(), key=lambda item: -item[1])
+                if name.startswith("analytics.")  # models; dbt names tests without a schema
+            )
+            lines.append(
+                f"| {label(r['events'])} | {stage} | {run['wall_s']:.1f} | {own:.1f} "
+                f"| {own / (run['wall_s'] - own):.0%} | {listed} |"
+            )
+    return [*lines, ""] if found else []
+
+
 def method_section(results: list[dict[str, Any]]) -> list[str]:
     r = results[-1]
     shapes = ", ".join(
@@ -446,6 +482,7 @@ def render(results: list[dict[str, Any]], folder_is_bench: bool = True) -> str:
     lines += ratio_section(results)
     lines += stage_section(results)
     lines += dbt_section(results)
+    lines += time_series_section(results)
     lines += dag_section(results)
     lines += method_section(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -65,6 +65,8 @@ GATED_MARTS = ("mart_course_engagement", "mart_event_reconciliation")
 # what a daily build rebuilds and the increment is checked on (mart_data_quality is a
 # full-history check: tag full_history)
 DAILY_MARTS = (*GATED_MARTS, *export.TIME_SERIES_MARTS)
+# the nodes the time-series marts add to a build: the marts and the models only they read
+TIME_SERIES_MODELS = (*export.TIME_SERIES_MARTS, "fct_learner_course_days")
 NOTHING = "tag:benchmark_selects_nothing"  # a selector no node matches: dbt start-up only
 # The day every scale appends besides its own 1%: "the cost of one day as history grows"
 # compares this same day at 10M and 100M (at 10M it is the 1% day itself).
@@ -848,7 +850,16 @@ def dbt_nodes(log_text: str, top: int = 8) -> dict[str, Any]:
         "nodes": len(times),
         "in_nodes_s": round(sum(times.values()), 2),
         "slowest_nodes": {name: round(t, 2) for name, t in slowest_nodes},
+        "time_series_nodes": {
+            name: round(t, 2) for name, t in times.items() if is_time_series_node(name)
+        },
     }
+
+
+def is_time_series_node(name: str) -> bool:
+    """A node that exists only for the time-series marts: one of TIME_SERIES_MODELS or a test of
+    one (dbt names generic tests `<test>_<model>_<column>` and unit tests `<model>::<test>`)."""
+    return any(model in name for model in TIME_SERIES_MODELS)
 
 
 _LINE = re.compile(r"^(\S+Z) .*\[DAG TEST\] (starting task_id|end task task_id)=(\w+)", re.M)

@@ -169,3 +169,34 @@ def test_memory_guard_kills_a_process_tree_that_grows_past_the_limit(tmp_path):
     assert result.killed_for_memory
     assert result.returncode != 0
     assert result.wall_s < 15
+
+
+def test_time_series_nodes_are_the_marts_their_own_models_and_their_tests():
+    run = _benchmark_module("run")
+    log = "\n".join(
+        [
+            "12:00:01  1 of 5 OK created sql table model analytics.int_users__current "
+            "........ [OK in 2.00s]",
+            "12:00:02  2 of 5 OK created sql table model analytics.mart_active_learners_daily "
+            "........ [OK in 1.25s]",
+            "12:00:03  3 of 5 PASS not_null_mart_active_learners_daily_activity_date "
+            "........ [PASS in 0.50s]",
+            "12:00:04  4 of 5 PASS mart_cohort_retention_weekly::test_a_cohort_with_no_activity "
+            "........ [PASS in 0.25s]",
+            "12:00:05  5 of 5 OK created sql table model analytics.mart_course_engagement "
+            "........ [OK in 3.00s]",
+        ]
+    )
+    nodes = run.dbt_nodes(log)
+    assert nodes["in_nodes_s"] == 7.0
+    assert nodes["time_series_nodes"] == {
+        "analytics.mart_active_learners_daily": 1.25,
+        "not_null_mart_active_learners_daily_activity_date": 0.5,
+        "mart_cohort_retention_weekly::test_a_cohort_with_no_activity": 0.25,
+    }
+    result = {
+        "events": 10_000_000,
+        "stages": {"dbt_full": {"runs": [{"returncode": 0, "wall_s": 12.0} | nodes]}},
+    }
+    section = _benchmark_module("report").time_series_section([result])
+    assert section[-2] == "| 10M | dbt_full | 12.0 | 2.0 | 20% | mart_active_learners_daily 1.2 |"

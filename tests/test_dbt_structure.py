@@ -27,11 +27,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"
 PROJECT = "course_engagement"
 LAYERS = ("base", "intermediate", "marts")
-LAYER_NAME = {
+# The folder a model sits in, and how its models are named. intermediate/core holds the
+# conformed dimensions and facts the marts read (built in the intermediate layer: the learner
+# rule reads them).
+CORE = "intermediate/core"
+FOLDER_NAME = {
     "base": re.compile(r"^base_[a-z0-9]+__[a-z0-9_]+$"),
     "intermediate": re.compile(r"^int_[a-z0-9_]+__[a-z0-9_]+$"),
+    CORE: re.compile(r"^(dim|fct)_[a-z0-9_]+$"),
     "marts": re.compile(r"^mart_[a-z0-9_]+$"),
 }
+# The one mart that reads base models: it counts the defects flagged on raw rows.
+MARTS_READING_BASE = {"mart_data_quality"}
 MART = f"model.{PROJECT}.mart_course_engagement"
 PAGE_DATA = "src/course_engagement/page/data.py"  # the daily page's reads of the marts
 MART_COLUMNS = {
@@ -94,6 +101,10 @@ def _layer(node: dict) -> str:
     return Path(node["original_file_path"]).parts[1]
 
 
+def _folder(node: dict) -> str:
+    return Path(node["original_file_path"]).parent.relative_to("models").as_posix()
+
+
 def _tests_on(manifest: dict, model_id: str) -> list[dict]:
     return [
         node
@@ -108,12 +119,33 @@ def test_every_model_sits_in_a_layer_and_is_named_for_it(manifest: dict) -> None
     wrong = {
         node["name"]: node["original_file_path"]
         for node in _models(manifest).values()
-        if _layer(node) not in LAYERS or not LAYER_NAME[_layer(node)].match(node["name"])
+        if _folder(node) not in FOLDER_NAME or not FOLDER_NAME[_folder(node)].match(node["name"])
     }
     assert not wrong, (
-        "models must live in models/base|intermediate|marts and be named "
-        f"base_<source>__<entity>, int_<entity>__<what>, mart_<what>: {wrong}"
+        "models must live in models/base|intermediate|intermediate/core|marts and be named "
+        f"base_<source>__<entity>, int_<entity>__<what>, dim_|fct_<what>, mart_<what>: {wrong}"
     )
+
+
+def test_core_models_open_their_description_with_their_grain(manifest: dict) -> None:
+    wrong = [
+        node["name"]
+        for node in _models(manifest).values()
+        if _folder(node) == CORE and not node["description"].startswith("Grain: one row per ")
+    ]
+    assert not wrong, f"start these core descriptions with 'Grain: one row per ...': {wrong}"
+
+
+def test_marts_read_the_core_rather_than_base_models(manifest: dict) -> None:
+    models = _models(manifest)
+    readers = [
+        f"{node['name']} refs {models[dep]['name']}"
+        for node in models.values()
+        if _layer(node) == "marts" and node["name"] not in MARTS_READING_BASE
+        for dep in node["depends_on"]["nodes"]
+        if dep in models and _layer(models[dep]) == "base"
+    ]
+    assert not readers, f"marts read the core dimensions (dim_*), not base models: {readers}"
 
 
 def test_only_base_models_read_sources(manifest: dict) -> None:
@@ -244,9 +276,10 @@ def test_yaml_sits_beside_its_models_one_file_per_folder(manifest: dict) -> None
     misplaced = {
         node["name"]: node["patch_path"]
         for node in _models(manifest).values()
-        if node["patch_path"] != f"{PROJECT}://models/{_layer(node)}/_{_layer(node)}__models.yml"
+        if node["patch_path"]
+        != f"{PROJECT}://models/{_folder(node)}/_{Path(_folder(node)).name}__models.yml"
     }
-    assert not misplaced, f"document models in models/<layer>/_<layer>__models.yml: {misplaced}"
+    assert not misplaced, f"document models in models/<folder>/_<folder>__models.yml: {misplaced}"
 
 
 def test_yaml_uses_the_data_tests_key(dbt_yaml_files: list[Path]) -> None:
@@ -327,7 +360,7 @@ def test_business_constants_are_not_copied_into_models(manifest: dict) -> None:
     # the one model that turns a code into a business flag (is_cancelled, is_deleted) names it
     allowed = {
         "base_raw__enrolments": {"'cancelled'"},
-        "int_users__current": {"'deleted'"},
+        "dim_users": {"'deleted'"},
     }
     comments = re.compile(r"\{#.*?#\}|--[^\n]*", re.DOTALL)
     copied = {}

@@ -22,7 +22,8 @@ events as (
 
 users as (
 
-    select * from {{ ref('int_users__current') }}
+    select * from {{ ref('dim_users') }}
+    where is_current
 
 ),
 

@@ -21,13 +21,14 @@ with
 
 users as (
 
-    select * from {{ ref('int_users__current') }}
+    select * from {{ ref('dim_users') }}
+    where is_current
 
 ),
 
 courses as (
 
-    select * from {{ ref('base_raw__courses') }}
+    select * from {{ ref('dim_courses') }}
 
 ),
 
@@ -39,7 +40,7 @@ enrolments as (
 
 valid_enrolments as (
 
-    select * from {{ ref('int_enrolments__valid') }}
+    select * from {{ ref('fct_enrolments') }}
 
 ),
 

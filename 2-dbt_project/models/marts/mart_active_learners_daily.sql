@@ -13,9 +13,19 @@
 #}
 with
 
+learner_days as (
+
+    select * from {{ ref('fct_learner_course_days') }}
+
+),
+
 active_days as (
 
-    select * from {{ ref('int_learners__active_days') }}
+    -- one row per learner x date with a counted event, in any course
+    select distinct
+        user_id,
+        activity_date
+    from learner_days
 
 ),
 

@@ -1,7 +1,7 @@
 {#
     One row per cohort week and week since enrolment, from week 0 to the ISO week containing
     as_of_date. A learner's cohort is the Monday of the ISO week of their earliest enrolment
-    that makes them a learner (first_enrolled_at of their learner pairs, any course); a
+    that makes them a learner (fct_enrolments, any course); a
     learner whose enrolments have no time has no cohort. Active learners are cohort members
     with a counted event, in any course, in that week (up to the end of as_of_date). Weeks
     without activity are rows with zero; a cohort starting after the week of as_of_date has
@@ -9,15 +9,15 @@
 #}
 with
 
-activity as (
+enrolments as (
 
-    select * from {{ ref('int_user_course__activity') }}
+    select * from {{ ref('fct_enrolments') }}
 
 ),
 
-active_days as (
+learner_days as (
 
-    select * from {{ ref('int_learners__active_days') }}
+    select * from {{ ref('fct_learner_course_days') }}
 
 ),
 
@@ -31,11 +31,10 @@ cohorts as (
 
     select
         user_id,
-        cast(date_trunc('week', min(first_enrolled_at)) as date) as cohort_week
-    from activity
-    where is_learner
+        cast(date_trunc('week', min(enrolled_at)) as date) as cohort_week
+    from enrolments
     group by user_id
-    having min(first_enrolled_at) is not null
+    having min(enrolled_at) is not null
 
 ),
 
@@ -66,7 +65,7 @@ active_weeks as (
     select distinct
         user_id,
         cast(date_trunc('week', activity_date) as date) as activity_week
-    from active_days
+    from learner_days
 
 ),
 

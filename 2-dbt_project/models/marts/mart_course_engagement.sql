@@ -7,7 +7,7 @@ with
 
 courses as (
 
-    select * from {{ ref('base_raw__courses') }}
+    select * from {{ ref('dim_courses') }}
 
 ),
 

@@ -1,8 +1,8 @@
 {#
     Course health per ISO week, as of as_of_date: one row per catalogue course and week (Monday
     week_start), from the week of the first counted event (any course) to the week holding
-    as_of_date. Every number is made of counted events (a learner pair's days of
-    int_user_course__daily_activity up to as_of_date) and learners; definitions in _metrics.md.
+    as_of_date. Every number is made of counted events (the learner days of
+    fct_learner_course_days) and learners (fct_enrolments); definitions in _metrics.md.
 
     How it scales: nothing joins weeks with user-days. Weekly counts are one group by over the
     counted user-course-days. The 30-day distinct count per week uses intervals: a day d counts
@@ -12,66 +12,74 @@
     the island adds +1 at its first week and -1 after its last; a running sum per course over
     the weeks gives the distinct learners. Learners per week are a running sum of enrolment
     weeks the same way. Cost: O(user-course-days + courses x weeks). A table rebuilt every run
-    like the other marts: a daily run re-reads the compact daily model, never the events.
+    like the other marts: a daily run re-reads the learner days, never the events.
 #}
 with
 
 courses as (
 
-    select * from {{ ref('base_raw__courses') }}
+    select * from {{ ref('dim_courses') }}
 
 ),
 
-activity as (
+enrolments as (
 
-    select * from {{ ref('int_user_course__activity') }}
+    select * from {{ ref('fct_enrolments') }}
 
 ),
 
-daily_activity as (
+learner_days as (
 
-    select * from {{ ref('int_user_course__daily_activity') }}
+    select * from {{ ref('fct_learner_course_days') }}
+
+),
+
+counted_days as (
+
+    -- a learner's days with counted events, per day
+    select
+        user_id,
+        course_id,
+        activity_date,
+        cast(date_trunc('week', activity_date) as date) as week_start,
+        quizzes_completed,
+        videos_completed
+    from learner_days
+
+),
+
+first_counted_days as (
+
+    select
+        user_id,
+        course_id,
+        min(activity_date) as first_activity_date
+    from counted_days
+    group by user_id, course_id
 
 ),
 
 learner_pairs as (
 
     select
-        user_id,
-        course_id,
-        first_enrolled_at,
+        enrolments.user_id,
+        enrolments.course_id,
+        min(enrolments.enrolled_at) as first_enrolled_at,
         -- the earlier of the first enrolment's week (up to as_of_date) and the first counted
         -- event's week; null when neither exists
         least(
             case
-                when first_enrolled_at < {{ as_of_end_at() }}
-                    then cast(date_trunc('week', first_enrolled_at) as date)
+                when min(enrolments.enrolled_at) < {{ as_of_end_at() }}
+                    then cast(date_trunc('week', min(enrolments.enrolled_at)) as date)
             end,
-            cast(date_trunc('week', first_activity_at) as date)
+            cast(date_trunc('week', any_value(first_counted_days.first_activity_date)) as date)
         ) as first_learner_week_start
-    from activity
-    where is_learner
-
-),
-
-counted_days as (
-
-    -- a learner's days with events up to as_of_date: its counted events, per day
-    select
-        daily_activity.user_id,
-        daily_activity.course_id,
-        daily_activity.activity_date,
-        cast(date_trunc('week', daily_activity.activity_date) as date) as week_start,
-        coalesce({{ event_type_count('quiz_completion_event_types') }}, 0) as quizzes_completed,
-        coalesce({{ event_type_count('video_completion_event_types') }}, 0) as videos_completed
-    from daily_activity
-    inner join learner_pairs
+    from enrolments
+    left join first_counted_days
         on
-            daily_activity.user_id = learner_pairs.user_id
-            and daily_activity.course_id = learner_pairs.course_id
-    where
-        daily_activity.activity_date <= {{ as_of_date() }}
-        and daily_activity.event_count > 0
+            enrolments.user_id = first_counted_days.user_id
+            and enrolments.course_id = first_counted_days.course_id
+    group by enrolments.user_id, enrolments.course_id
 
 ),
 

@@ -24,7 +24,8 @@ users as (
 
 current_users as (
 
-    select * from {{ ref('int_users__current') }}
+    select * from {{ ref('dim_users') }}
+    where is_current
 
 ),
 

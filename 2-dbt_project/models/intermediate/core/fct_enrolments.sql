@@ -15,13 +15,14 @@ enrolments as (
 
 users as (
 
-    select * from {{ ref('int_users__current') }}
+    select * from {{ ref('dim_users') }}
+    where is_current
 
 ),
 
 courses as (
 
-    select * from {{ ref('base_raw__courses') }}
+    select * from {{ ref('dim_courses') }}
 
 ),
 
