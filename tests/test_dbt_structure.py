@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from course_engagement.contract import EVENTS, TABLES
+from course_engagement.export import MART as REPORT_MART
 from course_engagement.export import TIME_SERIES_MARTS
 from course_engagement.load_batches import BATCH_COLUMN
 
@@ -39,6 +40,7 @@ FOLDER_NAME = {
 # The one mart that reads base models: it counts the defects flagged on raw rows.
 MARTS_READING_BASE = {"mart_data_quality"}
 MART = f"model.{PROJECT}.mart_course_engagement"
+PAGE_DATA = "src/course_engagement/page/data.py"  # the daily page's reads of the marts
 MART_COLUMNS = {
     "course_id": "bigint",
     "course_title": "varchar",
@@ -377,6 +379,15 @@ def test_exposure_declares_every_exported_time_series_mart(manifest: dict) -> No
     assert sorted(exposure["depends_on"]["nodes"]) == sorted(
         f"model.{PROJECT}.{mart}" for mart in TIME_SERIES_MARTS
     )
+
+
+def test_exposure_of_the_daily_page_declares_every_mart_the_page_reads(manifest: dict) -> None:
+    named = set(re.findall(r"\b(mart_\w+)", (REPO_ROOT / PAGE_DATA).read_text()))
+    read = named | {REPORT_MART.removeprefix("analytics.")}  # data.py reads it as export.MART
+    exposure = manifest["exposures"][f"exposure.{PROJECT}.daily_page"]
+    assert exposure["owner"]["name"] == "Learning Ops"
+    assert sorted(exposure["depends_on"]["nodes"]) == sorted(f"model.{PROJECT}.{m}" for m in read)
+    assert len(read) == 5
 
 
 HEALTH_MART = f"model.{PROJECT}.mart_course_health_weekly"

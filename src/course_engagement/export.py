@@ -62,7 +62,8 @@ TIME_SERIES_MARTS = (
     "mart_cohort_retention_weekly",
     "mart_course_health_weekly",
 )
-_TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.csv\.(?P<pid>\d+)\..*\.tmp$")
+# also the daily page's (course_engagement.page): `.course_engagement_<ds>.html.<pid>.<random>.tmp`
+_TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.(?:csv|html)\.(?P<pid>\d+)\..*\.tmp$")
 
 
 class ExportError(RuntimeError):
