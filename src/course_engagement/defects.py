@@ -3,8 +3,9 @@
 `data/manifest.json` records the count of every class under these keys. The definitions are
 written so that a SQL query over the raw tables can recount each one independently; the dbt
 quality models and the tests do exactly that. All comparisons on categorical values are made on
-`lower(trim(value))`; "latest version" of a user means the row with the greatest `updatedAt`
-(ties broken by the greater row position in the file never occur in generated data).
+`lower(trim(value))`; "latest version" of a user means the row with the greatest `updatedAt`,
+a tie broken by value as `int_users__current` breaks it (never by row position; the generator
+never writes a tie).
 """
 
 from __future__ import annotations
