@@ -21,6 +21,7 @@ import yaml
 from course_engagement.contract import EVENTS, TABLES
 from course_engagement.export import TIME_SERIES_MARTS
 from course_engagement.load_batches import BATCH_COLUMN
+from course_engagement.mart_contract import contract_columns
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"
@@ -32,25 +33,13 @@ LAYER_NAME = {
     "marts": re.compile(r"^mart_[a-z0-9_]+$"),
 }
 MART = f"model.{PROJECT}.mart_course_engagement"
-MART_COLUMNS = {
-    "course_id": "bigint",
-    "course_title": "varchar",
-    "category": "varchar",
-    "level": "varchar",
-    "publisher": "varchar",
-    "learners": "bigint",
-    "active_learners": "bigint",
-    "active_learners_30d": "bigint",
-    "total_quizzes_completed": "bigint",
-    "total_videos_completed": "bigint",
-    "first_activity": "timestamp",
-    "last_activity": "timestamp",
-    "engagement_rate": "double",
-    "as_of_date": "date",
-}
+# The mart's columns are its contract (models/marts/_marts__models.yml), read, never copied:
+# the course's attributes first, then what the mart computes.
+MART_COLUMNS = contract_columns("mart_course_engagement")
+ATTRIBUTE_COLUMNS = ("course_id", "course_title", "category", "level", "publisher")
 # Mart columns whose meaning is a stakeholder definition: described by the doc block of the
 # same name, never by words of their own.
-METRIC_COLUMNS = tuple(MART_COLUMNS)[5:]
+METRIC_COLUMNS = tuple(MART_COLUMNS)[len(ATTRIBUTE_COLUMNS) :]
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +196,8 @@ def test_engagement_mart_has_an_enforced_contract_with_every_column_typed(
     assert mart["config"]["contract"]["enforced"] is True
     assert mart["config"]["materialized"] == "table"
     assert {name: col["data_type"] for name, col in mart["columns"].items()} == MART_COLUMNS
+    assert tuple(MART_COLUMNS)[: len(ATTRIBUTE_COLUMNS)] == ATTRIBUTE_COLUMNS
+    assert all(MART_COLUMNS.values()), "type every contract column (data_type)"
 
 
 @pytest.mark.parametrize("column", METRIC_COLUMNS)
