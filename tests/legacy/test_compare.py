@@ -384,3 +384,8 @@ def test_every_difference_on_the_sample_is_attributed(sample_db: Path) -> None:
     result = compare.compare(sample_db)
     assert result.differences, "the sample plants defects, so legacy and mart must differ"
     assert result.unexplained == []
+
+
+def test_the_model_removes_flaws_only_in_their_order() -> None:
+    with duckdb.connect() as con, pytest.raises(ValueError, match="not a suffix"):
+        outputs.set_model_variables(con, FLAW_KEYS[:1], dt.date(2024, 6, 30))
