@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "load": ("course_engagement.loader:main", "load raw_*.csv|parquet into DuckDB's raw schema"),
     "run": ("course_engagement.run:run", "run the whole Airflow DAG once for a date"),
     "airflow-ui": ("course_engagement.run:airflow_ui", "start Airflow's web UI on this project"),
-    "reconcile": ("course_engagement.reconcile:main", "compare the legacy query with the mart"),
+    "reconcile": ("course_engagement.legacy.report:main", "compare the legacy query with the mart"),
     "docs": ("course_engagement.docs:main", "generate dbt's docs site and serve it on localhost"),
 }
 
