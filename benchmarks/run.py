@@ -14,7 +14,8 @@ What is compared, on the same data in the same run (each figure the median of --
   the events file into a table (the floor), as events loaded per second.
 - mart: `dbt build --full-refresh` of every model as of the generator's end date, against the
   hand-written single-statement floor (`floor_mart.sql`), the legacy query (`1-sql/`) and a
-  pandas implementation (`pandas_mart.py`); floor and pandas are checked equal to the dbt mart.
+  pandas implementation (`pandas_mart.py`); floor and pandas are checked equal to the dbt mart on
+  the columns they implement.
   A no-op build (the same project on the committed 20,000-event sample: every node runs,
   next to nothing to compute) gives dbt's fixed cost; wall minus no-op is the marginal compute.
 - daily increment: one more day of events (1% of the total, with late, re-delivered and

@@ -3,7 +3,9 @@
 `sample_build`: the committed sample loaded by the real loader and built by one real
 `dbt build` (every model, data test and unit test) plus `dbt docs generate`, as of the
 manifest's end date. Building it costs ~20 s, so it is made once per test process and shared
-by every test that only reads it (quality counts, reconciliation, notebook).
+by every test that only reads it (quality counts, reconciliation, notebook, browser tests).
+
+`browser`: headless Chromium for one test module (tests/harness/browser.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from browser import launch
 from dbt_harness import REPO_ROOT, CommandResult, DbtRun, load_into_new_db
+from playwright.sync_api import sync_playwright
 
 SAMPLE_DIR = REPO_ROOT / "data"
 
@@ -26,6 +30,15 @@ class SampleBuild:
     @property
     def end_date(self) -> str:
         return self.manifest["end_date"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a test module (tests/harness/browser.py)."""
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

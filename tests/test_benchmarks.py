@@ -99,13 +99,17 @@ def test_every_stage_is_timed_with_positive_wall_and_cpu_time(smoke):
 
 
 def test_floor_query_gives_the_dbt_mart_exactly(smoke):
-    check = smoke["result"]["checks"]["floor_equals_dbt_mart"]
+    check = dict(smoke["result"]["checks"]["floor_equals_dbt_mart"])
+    not_compared = check.pop("not_compared")  # mart columns added after the floor query
     assert check == {"equal": True, "rows": 60, "only_in_left": 0, "only_in_right": 0}
+    assert "learners" not in not_compared
 
 
 def test_pandas_mart_gives_the_dbt_mart_exactly(smoke):
-    check = smoke["result"]["checks"]["pandas_equals_dbt_mart"]
+    check = dict(smoke["result"]["checks"]["pandas_equals_dbt_mart"])
+    not_compared = check.pop("not_compared")  # mart columns added after the pandas version
     assert check == {"equal": True, "rows": 60, "only_in_left": 0, "only_in_right": 0}
+    assert "learners" not in not_compared
 
 
 def test_incremental_build_after_an_appended_day_equals_a_full_refresh(smoke):

@@ -20,6 +20,8 @@ import yaml
 
 from course_engagement.contract import EVENTS, TABLES
 from course_engagement.ingest.load_batches import BATCH_COLUMN
+from course_engagement.mart_contract import contract_columns
+from course_engagement.publishing.export import MART as REPORT_MART
 from course_engagement.publishing.export import TIME_SERIES_MARTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,25 +41,14 @@ FOLDER_NAME = {
 # The one mart that reads base models: it counts the defects flagged on raw rows.
 MARTS_READING_BASE = {"mart_data_quality"}
 MART = f"model.{PROJECT}.mart_course_engagement"
-MART_COLUMNS = {
-    "course_id": "bigint",
-    "course_title": "varchar",
-    "category": "varchar",
-    "level": "varchar",
-    "publisher": "varchar",
-    "learners": "bigint",
-    "active_learners": "bigint",
-    "active_learners_30d": "bigint",
-    "total_quizzes_completed": "bigint",
-    "total_videos_completed": "bigint",
-    "first_activity": "timestamp",
-    "last_activity": "timestamp",
-    "engagement_rate": "double",
-    "as_of_date": "date",
-}
+PAGE_DATA = "src/course_engagement/page/data.py"  # the daily page's reads of the marts
+# The mart's columns are its contract (models/marts/_marts__models.yml), read, never copied:
+# the course's attributes first, then what the mart computes.
+MART_COLUMNS = contract_columns("mart_course_engagement")
+ATTRIBUTE_COLUMNS = ("course_id", "course_title", "category", "level", "publisher")
 # Mart columns whose meaning is a stakeholder definition: described by the doc block of the
 # same name, never by words of their own.
-METRIC_COLUMNS = tuple(MART_COLUMNS)[5:]
+METRIC_COLUMNS = tuple(MART_COLUMNS)[len(ATTRIBUTE_COLUMNS) :]
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +230,8 @@ def test_engagement_mart_has_an_enforced_contract_with_every_column_typed(
     assert mart["config"]["contract"]["enforced"] is True
     assert mart["config"]["materialized"] == "table"
     assert {name: col["data_type"] for name, col in mart["columns"].items()} == MART_COLUMNS
+    assert tuple(MART_COLUMNS)[: len(ATTRIBUTE_COLUMNS)] == ATTRIBUTE_COLUMNS
+    assert all(MART_COLUMNS.values()), "type every contract column (data_type)"
 
 
 @pytest.mark.parametrize("column", METRIC_COLUMNS)
@@ -379,6 +372,15 @@ def test_exposure_declares_every_exported_time_series_mart(manifest: dict) -> No
     )
 
 
+def test_exposure_of_the_daily_page_declares_every_mart_the_page_reads(manifest: dict) -> None:
+    named = set(re.findall(r"\b(mart_\w+)", (REPO_ROOT / PAGE_DATA).read_text()))
+    read = named | {REPORT_MART.removeprefix("analytics.")}  # data.py reads it as export.MART
+    exposure = manifest["exposures"][f"exposure.{PROJECT}.daily_page"]
+    assert exposure["owner"]["name"] == "Learning Ops"
+    assert sorted(exposure["depends_on"]["nodes"]) == sorted(f"model.{PROJECT}.{m}" for m in read)
+    assert len(read) == 5
+
+
 HEALTH_MART = f"model.{PROJECT}.mart_course_health_weekly"
 # The weekly course health mart's columns, and the doc block each metric column uses.
 HEALTH_MART_COLUMNS = {
@@ -413,3 +415,52 @@ def test_course_health_mart_has_an_enforced_contract_and_doc_block_metrics(
     for name in ("mart_course_health_weekly", "learner", "counted_event"):
         block = manifest["docs"][f"doc.{PROJECT}.{name}"]["block_contents"]
         assert block.strip() in mart["description"]
+
+
+@pytest.mark.parametrize("table", ["users", "courses", "enrolments"])
+def test_whole_file_sources_are_fresh_when_last_loaded_and_warn_only(
+    manifest: dict, table: str
+) -> None:
+    """No per-row load time: freshness is the file's last load in raw.load_audit."""
+    source = manifest["sources"][f"source.{PROJECT}.raw.{table}"]
+    assert source["loaded_at_query"] == (
+        f"select max(loaded_at) from raw.load_audit where file_name like 'raw_{table}.%'"
+    )
+    assert source["freshness"]["warn_after"] == {"count": 36, "period": "hour"}
+    assert source["freshness"]["error_after"]["count"] is None
+
+
+def test_every_model_an_exposure_reads_is_public(manifest: dict) -> None:
+    parents = {
+        uid
+        for exposure in manifest["exposures"].values()
+        for uid in exposure["depends_on"]["nodes"]
+    }
+    assert parents, "the project declares its reports as exposures"
+    assert {uid: manifest["nodes"][uid]["access"] for uid in parents} == dict.fromkeys(
+        parents, "public"
+    )
+
+
+def test_open_catalogue_attributes_have_no_closed_list(manifest: dict) -> None:
+    """Categories belong to the catalogue: a new one must neither fail nor warn a build."""
+    closed = [
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and (node.get("test_metadata") or {}).get("name") == "accepted_values"
+        and node.get("column_name") == "category"
+    ]
+    assert closed == []
+
+
+def test_the_evaluator_counts_our_combination_test_as_a_primary_key_test() -> None:
+    """Our generic test is named and shaped like dbt_utils' (which the evaluator knows); the
+    evaluator's var says ours counts too (dbt-project-evaluator, run offline)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    macros = project["vars"]["dbt_project_evaluator"]["primary_key_test_macros"]
+    assert [f"{PROJECT}.test_unique_combination_of_columns"] in macros
+    generic = DBT_PROJECT_DIR / "tests" / "generic" / "unique_combination_of_columns.sql"
+    assert "{% test unique_combination_of_columns(model, combination_of_columns) %}" in (
+        generic.read_text()
+    )

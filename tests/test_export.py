@@ -7,6 +7,7 @@ import stat
 
 import duckdb
 import pytest
+from fake_marts import create_engagement_mart
 
 from course_engagement.publishing.export import (
     REPORT_COLUMNS,
@@ -20,10 +21,9 @@ from course_engagement.publishing.export import (
 def mart_db(tmp_path):
     db = tmp_path / "mart.duckdb"
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema analytics")
-        con.execute(
+        create_engagement_mart(
+            con,
             """
-            create table analytics.mart_course_engagement as
             select * from (values
                 (2, 'Beta, with comma', 'Design', 'beginner', 'Pub', 0, 0, 0, 0, 0,
                  null::timestamp, null::timestamp, null::double, date '2026-10-31'),
@@ -34,21 +34,33 @@ def mart_db(tmp_path):
                 active_learners, active_learners_30d, total_quizzes_completed,
                 total_videos_completed, first_activity, last_activity, engagement_rate,
                 as_of_date)
-            """
+            """,
         )
     return db
+
+
+# The columns the fixture fills, as the report writes them.
+FILLED = (
+    "course_id,course_title,category,level,publisher,learners,active_learners,"
+    "active_learners_30d,total_quizzes_completed,total_videos_completed,first_activity,"
+    "last_activity,engagement_rate,as_of_date"
+).split(",")
 
 
 def test_report_has_a_header_and_rows_in_course_order(mart_db, tmp_path):
     report = export_report(mart_db, tmp_path / "reports", "2026-10-31")
     assert report.path == tmp_path / "reports" / "course_engagement_2026-10-31.csv"
     assert report.rows == 2
-    assert report.path.read_text().splitlines() == [
-        ",".join(REPORT_COLUMNS),
+    text = report.path.read_text()
+    assert text.splitlines()[0] == ",".join(REPORT_COLUMNS)
+    with report.path.open(newline="") as handle:
+        rows = [",".join(row[c] for c in FILLED) for row in csv.DictReader(handle)]
+    assert rows == [
         "1,Alpha,Policy,advanced,Pub,3,2,1,4,5,2026-01-02 03:04:05,2026-10-30 23:59:59,"
         "0.6666666666666666,2026-10-31",
-        '2,"Beta, with comma",Design,beginner,Pub,0,0,0,0,0,,,,2026-10-31',
+        "2,Beta, with comma,Design,beginner,Pub,0,0,0,0,0,,,,2026-10-31",
     ]
+    assert '\n2,"Beta, with comma",' in text  # a comma in a text cell is quoted
 
 
 def test_rerun_gives_identical_bytes_and_leaves_no_temporary_file(mart_db, tmp_path):
@@ -85,22 +97,15 @@ def test_a_failed_export_leaves_the_previous_report_untouched(mart_db, tmp_path)
 
 def _mart_with_titles(db, rows) -> None:
     """A mart whose (course_id, course_title, category, engagement_rate) rows are `rows`."""
+    placeholders = ", ".join("(?, ?, ?, ?)" for _ in rows)
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema analytics")
-        con.execute(
-            "create table analytics.mart_course_engagement (course_id integer, "
-            "course_title varchar, category varchar, level varchar, publisher varchar, "
-            "learners integer, active_learners integer, active_learners_30d integer, "
-            "total_quizzes_completed integer, total_videos_completed integer, "
-            "first_activity timestamp, last_activity timestamp, engagement_rate double, "
-            "as_of_date date)"
+        create_engagement_mart(
+            con,
+            "select *, 'beginner' as level, 'Pub' as publisher, 1 as learners, "
+            "date '2026-10-31' as as_of_date "
+            f"from (values {placeholders}) t(course_id, course_title, category, engagement_rate)",
+            [value for row in rows for value in row],
         )
-        for course_id, title, category, rate in rows:
-            con.execute(
-                "insert into analytics.mart_course_engagement values "
-                "(?, ?, ?, 'beginner', 'Pub', 1, 1, 1, 0, 0, null, null, ?, date '2026-10-31')",
-                [course_id, title, category, rate],
-            )
 
 
 def test_text_cells_that_a_spreadsheet_would_run_get_one_leading_quote(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+from fake_marts import create_engagement_mart
 
 from course_engagement.orchestration import local_airflow
 from course_engagement.publishing.export import export_report
@@ -13,9 +14,8 @@ TITLES = ["Line\nbreak", "Carriage\r\nreturn", "Escape \x1b[31mred", "Plain"]
 
 def _mart(db) -> None:
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema analytics")
-        con.execute(
-            "create table analytics.mart_course_engagement as "
+        create_engagement_mart(
+            con,
             "select i + 1 as course_id, ?[i + 1] as course_title, 'Design' as category, "
             "'beginner' as level, 'Pub' as publisher, 10 - i as learners, "
             "10 - i as active_learners, 10 - i as active_learners_30d, "

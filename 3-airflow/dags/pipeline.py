@@ -19,7 +19,8 @@ DOC_MD = """
 ### course_engagement_pipeline
 Builds `analytics.mart_course_engagement` (one row per catalogue course) and publishes
 `output/reports/course_engagement_<ds>.csv` for Learning Ops, with the time-series marts
-(`export.TIME_SERIES_MARTS`) beside it as `<mart name without mart_>_<ds>.csv`.
+(`export.TIME_SERIES_MARTS`) beside it as `<mart name without mart_>_<ds>.csv` and the daily
+page `course_engagement_<ds>.html` (charts, headline changes, data quality).
 
 `load_raw` → `run_base` → `run_intermediate` → `run_marts` → `check_mart_quality` →
 `export_mart_report`

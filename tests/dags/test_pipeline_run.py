@@ -6,7 +6,9 @@ breaks a base-model test (the run stops at run_base and publishes nothing).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import re
 import shutil
 
@@ -24,9 +26,24 @@ def started_tasks(log_text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def first_run(airflow_env):
-    assert run(["--date", DATE]) == 0
-    return airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"] / "reports" / f"course_engagement_{DATE}.csv"
+def first_run_output(airflow_env):
+    """The first run's report path and what `course-engagement run` printed."""
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert run(["--date", DATE]) == 0
+    reports = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"] / "reports"
+    return reports / f"course_engagement_{DATE}.csv", printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def first_run(first_run_output):
+    return first_run_output[0]
+
+
+def test_a_run_prints_the_page_path_next_to_the_report(first_run_output):
+    report, printed = first_run_output
+    page = report.with_suffix(".html")
+    assert f"report: {report} (60 courses)\npage:   {page}\n" in printed
+    assert page.read_text().startswith("<!DOCTYPE html>")
 
 
 def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflow_env):
@@ -65,8 +82,8 @@ def test_a_run_writes_each_time_series_mart_beside_the_report(first_run, airflow
 
 
 def test_rerunning_the_same_date_gives_identical_bytes(first_run):
-    reports = sorted(first_run.parent.glob(f"*_{DATE}.csv"))
-    assert len(reports) == 1 + len(TIME_SERIES_MARTS)
+    reports = sorted(first_run.parent.glob(f"*_{DATE}.*"))
+    assert len(reports) == 2 + len(TIME_SERIES_MARTS)  # the CSVs and the page
     before = [path.read_bytes() for path in reports]
     assert run(["--date", DATE]) == 0
     assert [path.read_bytes() for path in reports] == before
@@ -96,6 +113,7 @@ def test_data_breaking_a_base_test_stops_at_run_base_and_publishes_nothing(
     assert "unique_base_raw__courses_course_id" in log
     assert "[fail] (1 failing rows)" in log
     assert not (output / "reports" / "course_engagement_2026-10-30.csv").exists()
+    assert not (output / "reports" / "course_engagement_2026-10-30.html").exists()
     assert first_run.read_bytes() == earlier_report
     with duckdb.connect(str(airflow_env["COURSE_ENGAGEMENT_DB"]), read_only=True) as con:
         mart_after = con.execute(

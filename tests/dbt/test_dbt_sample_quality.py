@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 from dbt_harness import REPO_ROOT, DbtRun
 
+from course_engagement.dbt_seeds import defect_classes, exclusion_reasons
 from course_engagement.synthetic.defects import DEFECTS
 
 # Planted event classes are disjoint and each maps onto one exclusion reason of the
-# reconciliation (the first rule that applies is the only one that applies).
-RECONCILIATION_REASON_OF_DEFECT = {
-    "events_exact_duplicates": "exact_duplicate",
-    "events_id_conflicts": "id_conflict",
-    "events_empty_timestamp": "empty_timestamp",
-    "events_future": "future",
-    "events_unknown_user": "unknown_user",
-    "events_unknown_course": "unknown_course",
-    "events_without_enrolment": "without_enrolment",
-    "events_on_cancelled_enrolment": "on_cancelled_enrolment",
-}
+# reconciliation (the first rule that applies is the only one that applies): the seed's mapping.
+RECONCILIATION_REASON_OF_DEFECT = {r.defect: r.reason for r in exclusion_reasons() if r.defect}
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +33,15 @@ def _quality(run: DbtRun) -> dict[str, int]:
 
 
 # Counted by the pipeline only; the generator never plants them (see mart_data_quality).
-PIPELINE_ONLY_DEFECTS = {"enrolments_status_unknown", "enrolments_enrolled_at_empty"}
+PIPELINE_ONLY_DEFECTS = {c.defect for c in defect_classes() if not c.is_planted}
 
 
 def test_manifest_and_quality_model_know_the_same_defect_classes(sample: tuple) -> None:
     manifest, run, _ = sample
     assert set(manifest["defects"]) == set(DEFECTS)
     assert set(_quality(run)) == set(DEFECTS) | PIPELINE_ONLY_DEFECTS
+    entities = dict(run.query("select defect, entity from analytics.mart_data_quality"))
+    assert entities == {c.defect: c.entity for c in defect_classes()}
     assert {defect: _quality(run)[defect] for defect in PIPELINE_ONLY_DEFECTS} == {
         "enrolments_status_unknown": 0,
         "enrolments_enrolled_at_empty": 0,
@@ -111,3 +105,12 @@ def test_tests_never_touch_the_repo_database(sample: tuple) -> None:
     _, run, _ = sample
     assert Path(run.db_path).resolve() != (REPO_ROOT / "mock_data.duckdb").resolve()
     assert REPO_ROOT not in Path(run.db_path).resolve().parents
+
+
+def test_reconciliation_has_exactly_the_seeds_reasons_in_its_order(sample: tuple) -> None:
+    _, run, _ = sample
+    rows = run.query(
+        "select reason_order, reason, is_counted from analytics.mart_event_reconciliation "
+        "order by reason_order"
+    )
+    assert rows == [(r.reason_order, r.reason, r.is_counted) for r in exclusion_reasons()]

@@ -85,11 +85,24 @@ def test_seven_dates_give_seven_reports_each_as_of_its_own_date(backfill) -> Non
     settings, reports = backfill
     names = ["course_engagement", *(m.removeprefix("mart_") for m in export.TIME_SERIES_MARTS)]
     assert sorted(p.name for p in settings.reports_dir.iterdir()) == sorted(
-        f"{name}_{ds}.csv" for name in names for ds in data.BACKFILL_DATES
+        [f"{name}_{ds}.csv" for name in names for ds in data.BACKFILL_DATES]
+        + [f"course_engagement_{ds}.html" for ds in data.BACKFILL_DATES]
     )
     for ds, rows in reports.items():
         assert {row["as_of_date"] for row in rows} == {ds}
         assert len(rows) == 4
+
+
+def test_each_page_compares_with_the_report_of_the_date_before(backfill) -> None:
+    settings, _ = backfill
+    pages = [
+        (settings.reports_dir / f"course_engagement_{ds}.html").read_text()
+        for ds in data.BACKFILL_DATES
+    ]
+    assert "no earlier report to compare with" in pages[0]
+    # learners 8 -> 9 on 6 March, compared with the report of 5 March
+    assert '<p class="value">9</p><p class="change">+1 (+12.5%) since 5 Mar 2026</p>' in pages[2]
+    assert '<p class="change">no change since 4 Mar 2026</p>' in pages[1]
 
 
 def test_a_report_never_counts_an_event_after_its_date(backfill) -> None:

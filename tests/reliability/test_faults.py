@@ -22,6 +22,7 @@ import duckdb
 import pytest
 import reliability_data as data
 from dbt_harness import write_raw_csvs
+from fake_marts import create_engagement_mart
 from reliability_harness import Build, copy_db, query, snapshot
 
 from course_engagement.ingest.loader import load
@@ -262,10 +263,9 @@ def test_kill_during_a_dbt_layer_leaves_each_table_old_or_new_never_half_written
 
 def _big_mart(db: Path, rows: int, as_of: str) -> None:
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema analytics")
-        con.execute(
-            f"""create table analytics.mart_course_engagement as
-            select range as course_id, 'Course ' || range as course_title,
+        create_engagement_mart(
+            con,
+            f"""select range as course_id, 'Course ' || range as course_title,
                    'Design' as category, 'beginner' as level, 'Pub' as publisher,
                    10::bigint as learners, 5::bigint as active_learners,
                    2::bigint as active_learners_30d, 3::bigint as total_quizzes_completed,
@@ -273,7 +273,7 @@ def _big_mart(db: Path, rows: int, as_of: str) -> None:
                    timestamp '2026-01-01 10:00:00' as first_activity,
                    timestamp '2026-03-01 10:00:00' as last_activity,
                    0.5::double as engagement_rate, date '{as_of}' as as_of_date
-            from range({rows})"""
+            from range({rows})""",
         )
 
 

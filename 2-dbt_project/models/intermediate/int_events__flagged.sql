@@ -1,9 +1,8 @@
 {#
     One row per event id (from int_events__deduplicated) with the single reason it is not
-    counted (exclusion_reason, null when counted): the event's own reasons first -
-    empty_timestamp, future, missing_user_or_course - then its user x course pair's, decided
-    once per pair in int_user_course__activity (unknown_user, unknown_course,
-    without_enrolment, deleted_user, on_cancelled_enrolment, enrolled_after_as_of_date). A
+    counted (exclusion_reason, null when counted; every reason is a row of the seed
+    exclusion_reasons, in the order written there): the event's own reasons first, then its
+    user x course pair's, decided once per pair in int_user_course__activity. A
     counted event is therefore an event of a learner of its course as of as_of_date (see the
     learner doc block).
 

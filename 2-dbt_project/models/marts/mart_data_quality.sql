@@ -1,6 +1,7 @@
 {#
-    One row per data-quality defect class, keyed exactly as course_engagement.synthetic.defects.DEFECTS
-    (and data/manifest.json), each counted by the definition written there. Deleted, for the
+    One row per data-quality defect class of the seed defect_classes (its planted classes are
+    course_engagement.synthetic.defects.DEFECTS and the keys of data/manifest.json), each counted by the
+    definition written there: the pipeline's one count of them. Deleted, for the
     user-level classes, means the version's deleted flag (as defects.py says); the pipeline's
     own rule (flag, or the deleted state) agrees on every generated row. Two classes the
     generator never plants are counted too: enrolments_status_unknown, enrolment rows whose
@@ -38,6 +39,12 @@ courses as (
 enrolments as (
 
     select * from {{ ref('base_raw__enrolments') }}
+
+),
+
+defect_classes as (
+
+    select * from {{ ref('defect_classes') }}
 
 ),
 
@@ -170,7 +177,8 @@ all_counts as (
 
 defects as (
 
-    unpivot all_counts
+    -- a sum over no rows is 0 here (unpivot would drop a null)
+    unpivot (select coalesce(columns(*), 0) from all_counts)
     on columns(*)
     into name defect value defect_count
 
@@ -178,19 +186,16 @@ defects as (
 
 final as (
 
+    -- every class of the seed and every class counted here: a class missing on one side
+    -- leaves a null entity or count, which the tests of this model fail on
     select
-        cast(defect as varchar) as defect,
-        cast(
-            case
-                when defect like 'user%' then 'users'
-                when defect like 'course%' then 'courses'
-                when defect like 'enrolment%' then 'enrolments'
-                else 'events'
-            end as varchar
-        ) as entity,
-        cast(coalesce(defect_count, 0) as bigint) as defect_count,
+        cast(coalesce(defects.defect, defect_classes.defect) as varchar) as defect,
+        cast(defect_classes.entity as varchar) as entity,
+        cast(defects.defect_count as bigint) as defect_count,
         {{ as_of_date() }} as as_of_date
     from defects
+    full join defect_classes
+        on defects.defect = defect_classes.defect
 
 )
 

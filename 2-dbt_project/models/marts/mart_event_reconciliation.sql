@@ -1,7 +1,7 @@
 {#
-    One row per reason an event row ends up where it does: counted, or dropped by
-    de-duplication (exact_duplicate, id_conflict), or excluded by the first reason that applies
-    (see int_events__flagged). Every raw event row is in exactly one reason, so
+    One row per reason of the seed exclusion_reasons: where an event row ends up - counted, or
+    dropped by de-duplication (exact_duplicate, id_conflict), or excluded by the first reason
+    that applies (see int_events__flagged). Every raw event row is in exactly one reason, so
     sum(event_rows) = rows in raw.events (tested). Built from aggregates: the de-duplicated
     events' own counts (duplicates, and the events without a timestamp, user or course) and the
     user x course activity model, whose pairs carry the other reasons - never from a per-event
@@ -23,25 +23,12 @@ pairs as (
 
 reasons as (
 
+    -- every reason, in display order: the seed exclusion_reasons
     select
-        reason_list.reason_order,
-        reason_list.reason,
-        reason_list.is_counted
-    from (
-        values
-        (1, 'counted', true),
-        (2, 'exact_duplicate', false),
-        (3, 'id_conflict', false),
-        (4, 'empty_timestamp', false),
-        (5, 'future', false),
-        (6, 'missing_user_or_course', false),
-        (7, 'unknown_user', false),
-        (8, 'unknown_course', false),
-        (9, 'without_enrolment', false),
-        (10, 'deleted_user', false),
-        (11, 'on_cancelled_enrolment', false),
-        (12, 'enrolled_after_as_of_date', false)
-    ) as reason_list (reason_order, reason, is_counted)
+        reason_order,
+        reason,
+        is_counted
+    from {{ ref('exclusion_reasons') }}
 
 ),
 

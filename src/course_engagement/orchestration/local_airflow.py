@@ -20,6 +20,7 @@ import duckdb
 
 from course_engagement.orchestration import tasks
 from course_engagement.orchestration.airflow_launch import DAG_ID
+from course_engagement.page import page_path
 from course_engagement.paths import folder_problem
 from course_engagement.publishing.export import report_path
 from course_engagement.settings import Settings, SettingsError
@@ -153,12 +154,14 @@ def run(argv: list[str] | None = None) -> int:
     print(f"running {DAG_ID} for {ds} through Airflow (log: {log}) ...", flush=True)
     launcher = [sys.executable, "-m", "course_engagement.orchestration.airflow_launch", ds]
     _logged(settings, launcher, f"airflow dags test {DAG_ID} {ds}", log)
-    report = report_path(settings.reports_dir, ds)
-    if not report.exists():
-        raise SystemExit(f"error: the DAG finished but {report} is missing; see {log}")
+    report, page = report_path(settings.reports_dir, ds), page_path(settings.reports_dir, ds)
+    for published in (report, page):
+        if not published.exists():
+            raise SystemExit(f"error: the DAG finished but {published} is missing; see {log}")
     rows = count_report_rows(report)
     print(f"DAG run succeeded in {time.monotonic() - started:.1f}s")
     print(f"report: {report} ({rows} courses)")
+    print(f"page:   {page}")
     print_top_courses(settings, ds)
     return 0
 

@@ -73,7 +73,7 @@ def _readers(nodes: dict[str, dict], source: str) -> set[str]:
     reading = {f"source.{schema}.{name}"}
 
     def reads(unique_id: str) -> bool:
-        parents = nodes[unique_id]["depends_on"]["nodes"]
+        parents = nodes[unique_id]["depends_on"].get("nodes", [])  # a seed has none
         return any(
             (parent.startswith("source.") and parent.endswith(f".{schema}.{name}"))
             or (

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from course_engagement import warehouse
+from course_engagement import page, warehouse
 from course_engagement.ingest import loader
 from course_engagement.orchestration import dbt_runner
 from course_engagement.publishing import export, quality
@@ -32,6 +32,7 @@ PERMANENT_FAILURES: tuple[type[BaseException], ...] = (
     dbt_runner.DbtTestFailure,
     quality.QualityGateError,
     export.ExportError,
+    page.PageError,
     loader.LoadError,
     ValueError,
 )
@@ -85,13 +86,15 @@ def check_mart_quality(settings: Settings) -> int:
 
 
 def export_mart_report(settings: Settings, ds: str) -> dict[str, Any]:
-    """The day's report, then the time-series reports beside it (same date, same marts build)."""
+    """The day's report, then the time-series reports and the page beside it (same marts build)."""
     report = export.export_report(settings.db_path, settings.reports_dir, ds)
     time_series = export.export_time_series(settings.db_path, settings.reports_dir, ds)
+    page_file = page.write_page(settings.db_path, settings.reports_dir, ds)
     figures = quality.record_run(settings.db_path, report.path)
     return {
         "path": str(report.path),
         "rows": report.rows,
         "learners": figures.learners,
         "time_series": {str(r.path): r.rows for r in time_series},
+        "page": str(page_file),
     }

@@ -31,25 +31,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_engagement.mart_contract import contract_columns
 from course_engagement.publishing.quality import MART, connect_read_only
 from course_engagement.validation import validate_date
 
-REPORT_COLUMNS = (
-    "course_id",
-    "course_title",
-    "category",
-    "level",
-    "publisher",
-    "learners",
-    "active_learners",
-    "active_learners_30d",
-    "total_quizzes_completed",
-    "total_videos_completed",
-    "first_activity",
-    "last_activity",
-    "engagement_rate",
-    "as_of_date",
-)
+# The report's columns are the mart's contract, in its order: publishing a new mart column
+# needs no edit here.
+REPORT_COLUMNS = tuple(contract_columns("mart_course_engagement"))
 REPORT_MODE = 0o644  # readable by the team, writable only by the pipeline's user
 REPORTS_DIR_MODE = 0o755  # the folder it creates for them: nobody else can add or replace one
 FORMULA_PREFIX = "'"  # what a text cell starting with a FORMULA_STARTS character gets
@@ -62,7 +50,8 @@ TIME_SERIES_MARTS = (
     "mart_cohort_retention_weekly",
     "mart_course_health_weekly",
 )
-_TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.csv\.(?P<pid>\d+)\..*\.tmp$")
+# also the daily page's (course_engagement.page): `.course_engagement_<ds>.html.<pid>.<random>.tmp`
+_TEMPORARY = re.compile(r"^\.[a-z0-9_]+_\d{4}-\d{2}-\d{2}\.(?:csv|html)\.(?P<pid>\d+)\..*\.tmp$")
 
 
 class ExportError(RuntimeError):
