@@ -13,7 +13,6 @@ import stat
 import duckdb
 import pytest
 
-from course_engagement.publishing.export import REPORT_COLUMNS
 from course_engagement.page import PageError, write_page
 from course_engagement.page.charts import nice_max
 from course_engagement.page.data import Headline, previous_report, read_page_data
@@ -26,6 +25,7 @@ from course_engagement.page.render import (
     percent,
     rate_change,
 )
+from course_engagement.publishing.export import REPORT_COLUMNS
 
 DS = "2026-10-31"
 AS_OF = dt.date(2026, 10, 31)

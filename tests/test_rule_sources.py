@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from course_engagement.synthetic import defects
 from course_engagement.dbt_seeds import SEED_DIR, defect_classes, exclusion_reasons
 from course_engagement.settings import REPO_ROOT
+from course_engagement.synthetic import defects
 
 MODELS = REPO_ROOT / "2-dbt_project" / "models"
 REASONS = [r.reason for r in exclusion_reasons()]

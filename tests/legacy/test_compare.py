@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from dbt_harness import load_into_new_db
 
-from course_engagement.legacy import compare, outputs, report
+from course_engagement.legacy import command, compare, outputs
 from course_engagement.legacy.flaws import FLAW_KEYS
 
 if TYPE_CHECKING:  # the session fixture's type, from tests/conftest.py; never imported at run time
@@ -347,7 +347,7 @@ def test_bridge_walks_the_legacy_totals_to_the_mart_totals(
 def test_cli_prints_the_table_and_exits_zero_when_all_is_explained(
     fixture_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert report.main(["--db", str(fixture_db)]) == 0
+    assert command.main(["--db", str(fixture_db)]) == 0
     out = capsys.readouterr().out
     assert "quizzes vs total_quizzes_completed" in out
     assert "All 34 differences are explained" in out
@@ -363,7 +363,7 @@ def test_unexplained_difference_fails_the_command(
     result = compare.compare(tampered)
     diff = difference(result, 101, "videos")
     assert [c.flaw for c in diff.causes] == ["UNEXPLAINED"]
-    assert report.main(["--db", str(tampered)]) == 1
+    assert command.main(["--db", str(tampered)]) == 1
     assert "UNEXPLAINED differences: 1" in capsys.readouterr().out
 
 
@@ -373,7 +373,7 @@ def test_missing_mart_is_an_actionable_error(
     db_path = tmp_path / "raw_only.duckdb"
     with duckdb.connect(str(db_path)) as con:
         con.execute("create schema raw")
-    assert report.main(["--db", str(db_path)]) == 2
+    assert command.main(["--db", str(db_path)]) == 2
     assert "dbt build" in capsys.readouterr().err
 
 

@@ -2,5 +2,5 @@
 
 `flaws` names the flaws, `model.sql` is the legacy logic with each flaw switchable (everything
 that is not a flaw is read from the mart's own dbt models), `compare` walks legacy -> model ->
-mart, `report` prints it (`course-engagement reconcile`).
+mart, `command` prints it (`course-engagement reconcile`).
 """

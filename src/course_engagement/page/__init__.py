@@ -12,9 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from course_engagement.publishing.export import REPORT_MODE, remove_stale_temporaries
 from course_engagement.page.data import PageError, page_path, read_page_data
 from course_engagement.page.render import render_page
+from course_engagement.publishing.export import REPORT_MODE, remove_stale_temporaries
 from course_engagement.publishing.quality import connect_read_only
 
 __all__ = ["PageError", "page_path", "write_page"]

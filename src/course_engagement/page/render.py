@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from course_engagement.publishing.export import CONTROL_CHARACTERS, REPLACEMENT_CHARACTER
 from course_engagement.page import charts
 from course_engagement.page.data import HEALTH_ORDER, PageData
+from course_engagement.publishing.export import CONTROL_CHARACTERS, REPLACEMENT_CHARACTER
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 STATUS_COLOURS = {
