@@ -26,7 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "course_engagement.orchestration.local_airflow:airflow_ui",
         "start Airflow's web UI on this project",
     ),
-    "reconcile": ("course_engagement.legacy.command:main", "compare the legacy query with the mart"),
+    "reconcile": (
+        "course_engagement.legacy.command:main",
+        "compare the legacy query with the mart",
+    ),
     "docs": ("course_engagement.docs:main", "generate dbt's docs site and serve it on localhost"),
 }
 
