@@ -81,6 +81,8 @@ def test_a_run_writes_each_time_series_mart_beside_the_report(first_run, airflow
             assert rows[1:] == [["" if v is None else str(v) for v in r] for r in records]
 
 
+# A second whole DAG run (~80 s): in CI's extended run, to keep `uv run pytest` under 8 min.
+@pytest.mark.extended
 def test_rerunning_the_same_date_gives_identical_bytes(first_run):
     reports = sorted(first_run.parent.glob(f"*_{DATE}.*"))
     assert len(reports) == 2 + len(TIME_SERIES_MARTS)  # the CSVs and the page

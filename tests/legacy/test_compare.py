@@ -21,6 +21,11 @@ from dbt_harness import load_into_new_db
 from course_engagement.legacy import command, compare, outputs
 from course_engagement.legacy.flaws import FLAW_KEYS
 
+# In CI's extended run (`pytest -m extended`), to keep `uv run pytest` under 8 minutes:
+# the legacy comparison builds its own fixture project (~65 s) and runs the
+# comparison on it.
+pytestmark = pytest.mark.extended
+
 if TYPE_CHECKING:  # the session fixture's type, from tests/conftest.py; never imported at run time
     from conftest import SampleBuild
 
