@@ -259,10 +259,11 @@ class Benchmark(BenchmarkSections):
         ]
 
     def build(self, as_of: str, target: Path, *extra: str, **run_vars: Any) -> list[str]:
-        """`dbt build` of every node, or only of the models the gate reads (--mart-only)."""
+        """`dbt build` of every node, or only of the models (and the seeds they read) behind the
+        marts the gate reads (--mart-only)."""
         if self.args.mart_only:
             selected = (f"+{mart}" for mart in GATED_MARTS)
-            extra += ("--select", *selected, "--resource-type", "model")
+            extra += ("--select", *selected, "--resource-type", "model", "--resource-type", "seed")
         return self.dbt("build", as_of, target, *extra, **run_vars)
 
     def daily_vars(self) -> dict[str, int]:
