@@ -24,6 +24,7 @@ from course_engagement.page import page_path
 from course_engagement.paths import folder_problem
 from course_engagement.publishing.export import report_path
 from course_engagement.settings import Settings, SettingsError
+from course_engagement.sql_files import sql_file
 from course_engagement.validation import validate_date
 
 
@@ -109,16 +110,7 @@ def terminal_text(value: object) -> str:
 
 def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
     with duckdb.connect(str(settings.db_path), read_only=True) as con:
-        rows = con.execute(
-            """
-            select course_id, course_title, learners, active_learners, active_learners_30d,
-                   round(engagement_rate, 3)
-            from analytics.mart_course_engagement
-            order by active_learners_30d desc, active_learners desc, course_id
-            limit ?
-            """,
-            [limit],
-        ).fetchall()
+        rows = con.execute(sql_file(__file__, "top_courses.sql"), {"top_n": limit}).fetchall()
     header = ("course_id", "course_title", "learners", "active", "active_30d", "engagement")
     table = [header, *[tuple(terminal_text(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
