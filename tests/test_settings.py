@@ -96,7 +96,7 @@ def _compare() -> None:
 def test_defaults_are_the_same_for_loader_and_dbt(clean_env: pytest.MonkeyPatch) -> None:
     _compare()
     config = duckdb_config(Settings.from_env())
-    assert config["memory_limit"] == "8GB"
+    assert config["memory_limit"] == "7GB"
     assert config["threads"] == 2
     assert config["temp_directory"] == str(REPO_ROOT / ".duckdb_tmp")
 
@@ -291,7 +291,7 @@ def test_dbt_gets_the_validated_values(
     assert seen == [
         {
             "COURSE_ENGAGEMENT_DB": str(tmp_path / "warehouse.duckdb"),
-            "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT": "8GB",
+            "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT": "7GB",
             "COURSE_ENGAGEMENT_DUCKDB_THREADS": "3",
             "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR": str(tmp_path / ".duckdb_tmp"),
         }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-DEFAULT_DUCKDB_MEMORY_LIMIT = "8GB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "7GB"
 DEFAULT_DUCKDB_THREADS = 2
 DEFAULT_MAX_REJECT_SHARE = 0.05
 DUCKDB_TEMP_DIR_NAME = ".duckdb_tmp"
