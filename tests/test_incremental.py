@@ -35,7 +35,7 @@ from dbt_harness import LAYERS, REPO_ROOT, CommandResult, DbtRun
 
 from course_engagement.ingest.load_cli import main
 from course_engagement.ingest.loader import load
-from course_engagement.orchestration.scan_profile import build_reads
+from course_engagement.orchestration.scan_profile import build_reads, rows_scanned
 
 SAMPLE_DIR = REPO_ROOT / "data"
 MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
@@ -63,8 +63,12 @@ INCREMENTAL = {
         "replaced_event_at",
     ),
     "int_user_course__daily_activity": ("load_batch_id",),
+    "int_user_course__activity_totals": ("load_batch_id",),
     "int_load_batches__event_rows": (),
 }
+# the models whose daily reads of stored rows are bounded (each replayed under the profiler
+# on a copy of the database in the state the layer build gives it: see _stored_rows_read)
+DEDUP_READERS = ("int_user_course__daily_activity", "int_user_course__activity_totals")
 DAY_BATCH = 2  # the history file is load batch 1
 ID, USER, COURSE, TYPE, AT, SESSION = range(6)
 LATE_DAYS_AGO = (1, 7, 150)  # one late event from each of these days before end_date
@@ -136,6 +140,7 @@ class Scenario:
     emptied_key: tuple[int, int, dt.date]  # a learner-day whose only event moved away
     builds: list[CommandResult]
     raw_rows_read: dict[str, int]  # per model and test of the daily build
+    stored_rows_read: dict[str, int]  # per model of DEDUP_READERS, and the activity model
 
 
 def _conflicts(history: list[list[str]]) -> tuple[list[list[str]], tuple[int, int, dt.date]]:
@@ -235,7 +240,24 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         emptied_key=emptied_key,
         builds=builds,
         raw_rows_read=reads,
+        stored_rows_read=_stored_rows_read(incremental),
     )
+
+
+def _stored_rows_read(run: DbtRun) -> dict[str, int]:
+    """Stored rows each model read in the daily build: its SQL as the intermediate build
+    compiled it (a model compiles just before it runs), replayed under DuckDB's profiler on
+    the tables it read, which no later model changes. The dedup model's rows for the readers
+    of its changes, the daily model's for the pair activity."""
+    compiled = run.target_path / "compiled" / "course_engagement" / "models" / "intermediate"
+    tables = dict.fromkeys(DEDUP_READERS, "int_events__deduplicated")
+    tables["int_user_course__activity"] = "int_user_course__daily_activity"
+    return {
+        model: rows_scanned(
+            run.db_path, (compiled / f"{model}.sql").read_text(), f"analytics.{table}"
+        )
+        for model, table in tables.items()
+    }
 
 
 def _difference(scenario: Scenario, table: str, exclude: tuple[str, ...] = ()) -> list[int]:
