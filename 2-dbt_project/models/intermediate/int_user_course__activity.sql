@@ -53,9 +53,19 @@ activity_totals as (
 
 ),
 
-daily_activity as (
+-- the daily model, read twice, each with its own literal date filter (a CTE read twice is
+-- materialized whole, before the filters of its readers)
+days_after_as_of as (
 
     select * from {{ ref('int_user_course__daily_activity') }}
+    where activity_date > {{ as_of_date() }}
+
+),
+
+days_up_to_as_of as (
+
+    select * from {{ ref('int_user_course__daily_activity') }}
+    where activity_date <= {{ as_of_date() }}
 
 ),
 
@@ -90,14 +100,6 @@ learners as (
 
 ),
 
-days_after_as_of as (
-
-    -- a literal date: DuckDB reads the row groups of those days only
-    select * from daily_activity
-    where activity_date > {{ as_of_date() }}
-
-),
-
 activity_after_as_of as (
 
     select
@@ -116,16 +118,15 @@ last_event_until_as_of as (
 
     -- a pair with days after as_of_date: its last event up to it is on an earlier day
     select
-        daily_activity.user_id,
-        daily_activity.course_id,
-        max(daily_activity.last_event_at) as last_event_at
-    from daily_activity
+        days_up_to_as_of.user_id,
+        days_up_to_as_of.course_id,
+        max(days_up_to_as_of.last_event_at) as last_event_at
+    from days_up_to_as_of
     semi join activity_after_as_of
         on
-            daily_activity.user_id = activity_after_as_of.user_id
-            and daily_activity.course_id = activity_after_as_of.course_id
-    where daily_activity.activity_date <= {{ as_of_date() }}
-    group by daily_activity.user_id, daily_activity.course_id
+            days_up_to_as_of.user_id = activity_after_as_of.user_id
+            and days_up_to_as_of.course_id = activity_after_as_of.course_id
+    group by days_up_to_as_of.user_id, days_up_to_as_of.course_id
 
 ),
 

@@ -20,19 +20,7 @@
         unique_key=['user_id', 'course_id'],
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",
-        merge_clauses={
-            'when_matched': [
-                {'condition': 'DBT_INTERNAL_SOURCE.event_count = 0', 'action': 'delete'},
-                {'action': 'update', 'mode': 'by_name'},
-            ],
-            'when_not_matched': [
-                {
-                    'condition': 'DBT_INTERNAL_SOURCE.event_count > 0',
-                    'action': 'insert',
-                    'mode': 'by_name',
-                },
-            ],
-        },
+        merge_clauses=merge_deleting_emptied_rows(),
     )
 }}
 

@@ -30,19 +30,7 @@
         unique_key=['user_id', 'course_id', 'activity_date'],
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",
-        merge_clauses={
-            'when_matched': [
-                {'condition': 'DBT_INTERNAL_SOURCE.event_count = 0', 'action': 'delete'},
-                {'action': 'update', 'mode': 'by_name'},
-            ],
-            'when_not_matched': [
-                {
-                    'condition': 'DBT_INTERNAL_SOURCE.event_count > 0',
-                    'action': 'insert',
-                    'mode': 'by_name',
-                },
-            ],
-        },
+        merge_clauses=merge_deleting_emptied_rows(),
     )
 }}
 
@@ -93,7 +81,9 @@ dated_events as (
 
 changed_events as (
 
-    select * from events
+    -- read here, not through `events`: DuckDB materializes a CTE that is read twice, and
+    -- `events` would then be all history, whatever the filters of its readers
+    select * from {{ ref('int_events__deduplicated') }}
     where {{ unprocessed_load_batches(every_batch=every_batch) }}
 
 ),
