@@ -140,6 +140,7 @@ def test_a_reload_that_drops_a_day_never_gives_its_number_to_another_file(tmp_pa
 MODELS = (
     "int_events__deduplicated",
     "int_user_course__daily_activity",
+    "int_user_course__activity_totals",
     "int_load_batches__event_rows",
     "mart_course_engagement",
     "mart_event_reconciliation",
@@ -151,6 +152,7 @@ BOOKKEEPING = {
     "int_events__deduplicated": "load_batch_id, payload_change, previous_load_batch_id, "
     "replaced_user_id, replaced_course_id, replaced_event_type, replaced_event_at",
     "int_user_course__daily_activity": "load_batch_id",
+    "int_user_course__activity_totals": "load_batch_id",
     "int_load_batches__event_rows": "load_batch_id",
 }
 

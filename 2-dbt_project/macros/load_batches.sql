@@ -120,3 +120,20 @@
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}
+
+{% macro merge_deleting_emptied_rows() -%}
+    {#-
+        merge_clauses of a model that sums rows of its own key: a row of the run whose
+        event_count is 0 was emptied by the run's changes, so a stored one is deleted and a new
+        one is not inserted; any other row updates or inserts by name.
+    -#}
+    {{ return({
+        'when_matched': [
+            {'condition': 'DBT_INTERNAL_SOURCE.event_count = 0', 'action': 'delete'},
+            {'action': 'update', 'mode': 'by_name'},
+        ],
+        'when_not_matched': [
+            {'condition': 'DBT_INTERNAL_SOURCE.event_count > 0', 'action': 'insert', 'mode': 'by_name'},
+        ],
+    }) }}
+{%- endmacro %}

@@ -14,8 +14,11 @@
     Every rule that depends on as_of_date, users or enrolments is applied here, per pair, never
     per event: a pair's events up to as_of_date all share its reason, so the counts per reason
     are sums of the compact daily model (an event's activity date is on or before as_of_date
-    exactly when the event is before the end of it). A table rebuilt every run; it reads one
-    row per user x course x day, not one per event.
+    exactly when the event is before the end of it). A table rebuilt every run from one row
+    per pair: the pair's totals of all its days (int_user_course__activity_totals, kept
+    incrementally) less its days after as_of_date, read from the daily model by a literal
+    date (few: as of the newest date, only the future-dated ones); only the pairs with such
+    days look up their other days, for their last event up to as_of_date.
 #}
 with
 
@@ -44,9 +47,25 @@ valid_enrolments as (
 
 ),
 
-daily_activity as (
+activity_totals as (
+
+    select * from {{ ref('int_user_course__activity_totals') }}
+
+),
+
+-- the daily model, read twice, each with its own literal date filter (a CTE read twice is
+-- materialized whole, before the filters of its readers)
+days_after_as_of as (
 
     select * from {{ ref('int_user_course__daily_activity') }}
+    where activity_date > {{ as_of_date() }}
+
+),
+
+days_up_to_as_of as (
+
+    select * from {{ ref('int_user_course__daily_activity') }}
+    where activity_date <= {{ as_of_date() }}
 
 ),
 
@@ -81,26 +100,71 @@ learners as (
 
 ),
 
-activity_until_as_of as (
+activity_after_as_of as (
 
     select
         user_id,
         course_id,
-        sum(event_count) filter (where activity_date <= {{ as_of_date() }}) as event_count,
-        sum(event_count) filter (where activity_date > {{ as_of_date() }}) as future_event_count,
-        sum({{ event_type_count('quiz_completion_event_types') }}) filter (
-            where activity_date <= {{ as_of_date() }}
-        ) as quizzes_completed,
-        sum({{ event_type_count('video_completion_event_types') }}) filter (
-            where activity_date <= {{ as_of_date() }}
-        ) as videos_completed,
-        sum(unknown_type_count) filter (
-            where activity_date <= {{ as_of_date() }}
-        ) as unknown_type_count,
-        min(first_event_at) filter (where activity_date <= {{ as_of_date() }}) as first_event_at,
-        max(last_event_at) filter (where activity_date <= {{ as_of_date() }}) as last_event_at
-    from daily_activity
+        sum(event_count) as event_count,
+        sum({{ event_type_count('quiz_completion_event_types') }}) as quizzes_completed,
+        sum({{ event_type_count('video_completion_event_types') }}) as videos_completed,
+        sum(unknown_type_count) as unknown_type_count
+    from days_after_as_of
     group by user_id, course_id
+
+),
+
+last_event_until_as_of as (
+
+    -- a pair with days after as_of_date: its last event up to it is on an earlier day
+    select
+        days_up_to_as_of.user_id,
+        days_up_to_as_of.course_id,
+        max(days_up_to_as_of.last_event_at) as last_event_at
+    from days_up_to_as_of
+    semi join activity_after_as_of
+        on
+            days_up_to_as_of.user_id = activity_after_as_of.user_id
+            and days_up_to_as_of.course_id = activity_after_as_of.course_id
+    group by days_up_to_as_of.user_id, days_up_to_as_of.course_id
+
+),
+
+activity_until_as_of as (
+
+    -- all of the pair's days, less those after as_of_date
+    select
+        activity_totals.user_id,
+        activity_totals.course_id,
+        activity_totals.event_count - coalesce(activity_after_as_of.event_count, 0)
+            as event_count,
+        coalesce(activity_after_as_of.event_count, 0) as future_event_count,
+        {{ event_type_count('quiz_completion_event_types') }}
+        - coalesce(activity_after_as_of.quizzes_completed, 0) as quizzes_completed,
+        {{ event_type_count('video_completion_event_types') }}
+        - coalesce(activity_after_as_of.videos_completed, 0) as videos_completed,
+        activity_totals.unknown_type_count
+        - coalesce(activity_after_as_of.unknown_type_count, 0) as unknown_type_count,
+        -- the first event of all days is the first up to as_of_date, if it is on or before it
+        if(
+            activity_totals.first_event_at < {{ as_of_end_at() }},
+            activity_totals.first_event_at,
+            null
+        ) as first_event_at,
+        if(
+            activity_after_as_of.user_id is null,
+            activity_totals.last_event_at,
+            last_event_until_as_of.last_event_at
+        ) as last_event_at
+    from activity_totals
+    left join activity_after_as_of
+        on
+            activity_totals.user_id = activity_after_as_of.user_id
+            and activity_totals.course_id = activity_after_as_of.course_id
+    left join last_event_until_as_of
+        on
+            activity_totals.user_id = last_event_until_as_of.user_id
+            and activity_totals.course_id = last_event_until_as_of.course_id
 
 ),
 

@@ -13,9 +13,13 @@
 
     Incremental by load batch (macros/load_batches.sql): the event rows the new batches changed
     add their kept payload to its day and take a replaced payload off its day. A day whose
-    first or last instant was taken off is recounted from the events; a day left empty is
-    deleted. If the deduplicated events changed twice since this model last ran (a run that
-    failed in between), the replaced payloads it saw are gone, so it rebuilds instead.
+    first or last instant was taken off is recounted from the events of the dates a payload
+    was taken off, and the stored days are looked up on the dates the run changed, both as
+    literal date ranges (macros/changed_dates.sql), so DuckDB reads those dates' row groups,
+    not history; a day left empty is deleted. A full build writes the days in date order,
+    which keeps those lookups narrow. If the deduplicated events changed twice since this
+    model last ran (a run that failed in between), the replaced payloads it saw are gone, so
+    it rebuilds instead.
 #}
 -- The CTEs of one mode (incremental or full build) sit in an if block at the top level:
 -- sqlfluff:indentation:template_blocks_indent:false
@@ -26,24 +30,27 @@
         unique_key=['user_id', 'course_id', 'activity_date'],
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",
-        merge_clauses={
-            'when_matched': [
-                {'condition': 'DBT_INTERNAL_SOURCE.event_count = 0', 'action': 'delete'},
-                {'action': 'update', 'mode': 'by_name'},
-            ],
-            'when_not_matched': [
-                {
-                    'condition': 'DBT_INTERNAL_SOURCE.event_count > 0',
-                    'action': 'insert',
-                    'mode': 'by_name',
-                },
-            ],
-        },
+        merge_clauses=merge_deleting_emptied_rows(),
     )
 }}
 
 -- asked once: each answer reads the model's watermark and the dedup model's changes
 {% set every_batch = takes_every_load_batch(changes_in=ref('int_events__deduplicated')) %}
+{% if not every_batch %}
+    {% set changed_sql %}
+        select * from {{ ref('int_events__deduplicated') }}
+        where {{ unprocessed_load_batches(every_batch=every_batch) }}
+    {% endset %}
+    {% set removed_at_sql %}
+        select replaced_event_at from ({{ changed_sql }}) where payload_change = 'new_payload'
+    {% endset %}
+    {% set changed_at_sql %}
+        select event_at from ({{ changed_sql }})
+        where payload_change in ('new_event', 'new_payload')
+        union all
+        {{ removed_at_sql }}
+    {% endset %}
+{% endif %}
 
 with
 
@@ -74,7 +81,9 @@ dated_events as (
 
 changed_events as (
 
-    select * from events
+    -- read here, not through `events`: DuckDB materializes a CTE that is read twice, and
+    -- `events` would then be all history, whatever the filters of its readers
+    select * from {{ ref('int_events__deduplicated') }}
     where {{ unprocessed_load_batches(every_batch=every_batch) }}
 
 ),
@@ -139,6 +148,7 @@ stored as (
             stored_days.user_id = deltas.user_id
             and stored_days.course_id = deltas.course_id
             and stored_days.activity_date = deltas.activity_date
+    where {{ within_dates_of('stored_days.activity_date', changed_at_sql) }}
 
 ),
 
@@ -162,23 +172,31 @@ recount_days as (
 
 ),
 
+recount_events as (
+
+    -- the events of the dates a payload was taken off, not all history
+    select * from dated_events
+    where {{ within_dates_of('event_at', removed_at_sql, 'timestamp') }}
+
+),
+
 recounted as (
 
     select
         recount_days.user_id,
         recount_days.course_id,
         recount_days.activity_date,
-        count(dated_events.event_at) as event_count,
-        {{ count_event_types('dated_events.event_type', present='dated_events.event_at') }},
-        min(dated_events.event_at) as first_event_at,
-        max(dated_events.event_at) as last_event_at,
+        count(recount_events.event_at) as event_count,
+        {{ count_event_types('recount_events.event_type', present='recount_events.event_at') }},
+        min(recount_events.event_at) as first_event_at,
+        max(recount_events.event_at) as last_event_at,
         any_value(recount_days.load_batch_id) as load_batch_id
     from recount_days
-    left join dated_events
+    left join recount_events
         on
-            recount_days.user_id = dated_events.user_id
-            and recount_days.course_id = dated_events.course_id
-            and recount_days.activity_date = dated_events.activity_date
+            recount_days.user_id = recount_events.user_id
+            and recount_days.course_id = recount_events.course_id
+            and recount_days.activity_date = recount_events.activity_date
     group by recount_days.user_id, recount_days.course_id, recount_days.activity_date
 
 ),
@@ -257,3 +275,7 @@ final as (
 )
 
 select * from final
+{% if every_batch %}
+-- in date order: the lookups of later runs by date then read few row groups
+order by activity_date
+{% endif %}
