@@ -86,6 +86,10 @@ def dbt_executable() -> str:
 
 
 FULL_HISTORY_EXCLUDED = ("--exclude", "tag:full_history")
+# A daily run also leaves out dbt's unit tests: they read no data, only the models' logic, so
+# they pass or fail with the code, not the day; CI runs them on every change (a full build in
+# tests/dbt) and a full-history check runs them too. ~5 s of the DAG's ~50 on the sample.
+DAILY_EXCLUDED = ("--exclude", "tag:full_history", "resource_type:unit_test")
 
 
 def build_command(
@@ -108,8 +112,9 @@ def build_command(
         # layer's relationships test while building base; "cautious" would skip cross-layer tests).
         "--indirect-selection",
         "buildable",
-        # nodes that read all history (tag full_history) run only in a full-history check
-        *([] if (run_vars or {}).get("full_history_checks") else FULL_HISTORY_EXCLUDED),
+        # nodes that read all history (tag full_history) and unit tests run only in a
+        # full-history check
+        *([] if (run_vars or {}).get("full_history_checks") else DAILY_EXCLUDED),
         "--vars",
         json.dumps({**(run_vars or {}), "as_of_date": as_of}),
         "--project-dir",
@@ -232,20 +237,31 @@ def _kill_group(process: subprocess.Popen) -> None:
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
-def _reuse_parse(run_dir: Path) -> None:
-    """Start from the parse the previous layer of this run left, so only the first layer pays
-    for a full parse (the vars, and so the parse, are the same for every layer of a run)."""
+def parse_cache(settings: Settings) -> Path:
+    """dbt's partial parse, kept across layers and runs: dbt keeps it in its target folder,
+    which is per run and layer here. dbt checks it before use (files, vars, profile, version)
+    and re-parses what changed, all of it when the vars do (a new as_of_date)."""
+    return settings.output_dir / "dbt_parse" / PARTIAL_PARSE
+
+
+def _reuse_parse(run_dir: Path, settings: Settings) -> None:
+    """Start from the newest parse a layer left, so a layer pays for a full parse only when
+    the project or the vars changed since (the vars are the same for every layer of a run)."""
     (run_dir / "target").mkdir(parents=True, exist_ok=True)
     (run_dir / "target" / "run_results.json").unlink(missing_ok=True)  # a retry's stale results
-    shared = run_dir.parent / PARTIAL_PARSE
+    shared = parse_cache(settings)
     if shared.exists():
         shutil.copyfile(shared, run_dir / "target" / PARTIAL_PARSE)
 
 
-def _keep_parse(run_dir: Path) -> None:
+def _keep_parse(run_dir: Path, settings: Settings) -> None:
     produced = run_dir / "target" / PARTIAL_PARSE
     if produced.exists():
-        shutil.copyfile(produced, run_dir.parent / PARTIAL_PARSE)
+        shared = parse_cache(settings)
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        partial = shared.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.partial")
+        shutil.copyfile(produced, partial)
+        partial.replace(shared)  # whole or absent: dbt never reads half a file
 
 
 def build_layer(
@@ -260,7 +276,7 @@ def build_layer(
     """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
     chosen = run_vars(settings, run_dir, full_history_checks=full_history_checks)
     command = build_command(layer, as_of_date, settings, run_dir, chosen)
-    _reuse_parse(run_dir)
+    _reuse_parse(run_dir, settings)
     env = os.environ | settings.dbt_env()  # the validated values, not the raw variables
     print("running:", " ".join(command), flush=True)
     try:
@@ -274,7 +290,7 @@ def build_layer(
             [],
         ) from None
     print(output, end="", flush=True)
-    _keep_parse(run_dir)
+    _keep_parse(run_dir, settings)
     result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
     if returncode == 0:
         print(result.summary, flush=True)
