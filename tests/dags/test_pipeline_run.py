@@ -46,6 +46,21 @@ def test_a_run_prints_the_page_path_next_to_the_report(first_run_output):
     assert page.read_text().startswith("<!DOCTYPE html>")
 
 
+def test_a_run_logs_every_task_and_the_finished_run_before_its_fast_exit(first_run, airflow_env):
+    output = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"]
+    log = (output / "logs" / f"airflow_dags_test_{DATE}.log").read_text()
+    assert started_tasks(log) == [
+        "load_raw",
+        "run_base",
+        "run_intermediate",
+        "run_marts",
+        "check_mart_quality",
+        "export_mart_report",
+    ]
+    assert "DagRun Finished: dag_id=course_engagement_pipeline" in log
+    assert "state=success" in log.split("DagRun Finished")[1]
+
+
 def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflow_env):
     with first_run.open(newline="") as handle:
         rows = list(csv.reader(handle))
