@@ -179,33 +179,28 @@ def test_every_layer_of_a_run_checks_the_batches_its_first_layer_chose(tmp_path,
     assert first == later == {"data_tests_from_load_batch": 5}
 
 
-def test_a_later_run_starts_from_the_parse_an_earlier_run_kept(tmp_path, monkeypatch):
+def test_a_later_run_starts_from_the_parse_an_earlier_run_kept(tmp_path):
     """The parse crosses run folders (dbt validates it before use); a retry's stale results go."""
-    monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
-    settings = Settings.from_env()
+    kept = tmp_path / "output" / "dbt_parse"
     earlier = tmp_path / "output" / "dbt_runs" / "2026-10-30_manual_1" / "marts"
     (earlier / "target").mkdir(parents=True)
     (earlier / "target" / dbt_runner.PARTIAL_PARSE).write_bytes(b"parse of 2026-10-30")
-    dbt_runner._keep_parse(earlier, settings)
+    dbt_runner._keep_parse(earlier, kept)
 
     later = tmp_path / "output" / "dbt_runs" / "2026-10-31_manual_2" / "base"
     (later / "target").mkdir(parents=True)
     (later / "target" / "run_results.json").write_text("{}")
-    dbt_runner._reuse_parse(later, settings)
+    dbt_runner._reuse_parse(later, kept)
     assert (later / "target" / dbt_runner.PARTIAL_PARSE).read_bytes() == b"parse of 2026-10-30"
     assert not (later / "target" / "run_results.json").exists()
-    assert sorted(p.name for p in dbt_runner.parse_cache(settings).parent.iterdir()) == [
-        dbt_runner.PARTIAL_PARSE
-    ]  # no temporary file left beside it
+    assert [p.name for p in kept.iterdir()] == [dbt_runner.PARTIAL_PARSE]  # no temporary file
 
 
-def test_a_layer_that_left_no_parse_keeps_the_earlier_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path / "output"))
-    settings = Settings.from_env()
-    cache = dbt_runner.parse_cache(settings)
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"earlier parse")
+def test_a_layer_that_left_no_parse_keeps_the_earlier_one(tmp_path):
+    kept = tmp_path / "dbt_parse"
+    kept.mkdir()
+    (kept / dbt_runner.PARTIAL_PARSE).write_bytes(b"earlier parse")
     crashed = tmp_path / "run" / "base"  # dbt died before writing target/partial_parse.msgpack
     (crashed / "target").mkdir(parents=True)
-    dbt_runner._keep_parse(crashed, settings)
-    assert cache.read_bytes() == b"earlier parse"
+    dbt_runner._keep_parse(crashed, kept)
+    assert (kept / dbt_runner.PARTIAL_PARSE).read_bytes() == b"earlier parse"

@@ -55,6 +55,19 @@ def test_a_run_logs_every_task_and_the_finished_run_before_its_fast_exit(first_r
     assert "state=success" in log.split("DagRun Finished")[1]
 
 
+def test_only_a_runs_first_layer_parses_the_project_and_the_parse_is_kept(first_run, airflow_env):
+    output = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"]
+    logs = {
+        log.parent.parent.name: log.read_text()
+        for log in (output / "dbt_runs").glob(f"{DATE}_*/*/logs/dbt.log")
+    }
+    assert sorted(logs) == ["base", "intermediate", "marts"]
+    assert [
+        layer for layer, text in sorted(logs.items()) if "Unable to do partial parsing" in text
+    ] == ["base"]
+    assert (output / "dbt_parse" / "partial_parse.msgpack").stat().st_size > 0
+
+
 def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflow_env):
     with first_run.open(newline="") as handle:
         rows = list(csv.reader(handle))

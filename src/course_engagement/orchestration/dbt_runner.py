@@ -237,31 +237,24 @@ def _kill_group(process: subprocess.Popen) -> None:
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
-def parse_cache(settings: Settings) -> Path:
-    """dbt's partial parse, kept across layers and runs: dbt keeps it in its target folder,
-    which is per run and layer here. dbt checks it before use (files, vars, profile, version)
-    and re-parses what changed, all of it when the vars do (a new as_of_date)."""
-    return settings.output_dir / "dbt_parse" / PARTIAL_PARSE
-
-
-def _reuse_parse(run_dir: Path, settings: Settings) -> None:
-    """Start from the newest parse a layer left, so a layer pays for a full parse only when
-    the project or the vars changed since (the vars are the same for every layer of a run)."""
+def _reuse_parse(run_dir: Path, parse_dir: Path) -> None:
+    """Start from the newest parse a layer left in `parse_dir`, so a layer pays for a full
+    parse only when the project or the vars changed since (dbt checks the file before use:
+    project files, vars, profile, version; the vars are the same for every layer of a run)."""
     (run_dir / "target").mkdir(parents=True, exist_ok=True)
     (run_dir / "target" / "run_results.json").unlink(missing_ok=True)  # a retry's stale results
-    shared = parse_cache(settings)
+    shared = parse_dir / PARTIAL_PARSE
     if shared.exists():
         shutil.copyfile(shared, run_dir / "target" / PARTIAL_PARSE)
 
 
-def _keep_parse(run_dir: Path, settings: Settings) -> None:
+def _keep_parse(run_dir: Path, parse_dir: Path) -> None:
     produced = run_dir / "target" / PARTIAL_PARSE
     if produced.exists():
-        shared = parse_cache(settings)
-        shared.parent.mkdir(parents=True, exist_ok=True)
-        partial = shared.with_name(f"{PARTIAL_PARSE}.{os.getpid()}.partial")
+        parse_dir.mkdir(parents=True, exist_ok=True)
+        partial = parse_dir / f"{PARTIAL_PARSE}.{os.getpid()}.partial"
         shutil.copyfile(produced, partial)
-        partial.replace(shared)  # whole or absent: dbt never reads half a file
+        partial.replace(parse_dir / PARTIAL_PARSE)  # whole or absent: dbt never reads half a file
 
 
 def build_layer(
@@ -272,11 +265,16 @@ def build_layer(
     timeout_s: float = 1_800,
     *,
     full_history_checks: bool = False,
+    parse_dir: Path | None = None,
 ) -> LayerResult:
-    """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
+    """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure.
+
+    `parse_dir` keeps dbt's partial parse for the next layer and run (the DAG's is
+    `tasks.parse_dir`, across runs); by default the run's folder, beside its layers."""
     chosen = run_vars(settings, run_dir, full_history_checks=full_history_checks)
     command = build_command(layer, as_of_date, settings, run_dir, chosen)
-    _reuse_parse(run_dir, settings)
+    parse_dir = parse_dir or run_dir.parent
+    _reuse_parse(run_dir, parse_dir)
     env = os.environ | settings.dbt_env()  # the validated values, not the raw variables
     print("running:", " ".join(command), flush=True)
     try:
@@ -290,7 +288,7 @@ def build_layer(
             [],
         ) from None
     print(output, end="", flush=True)
-    _keep_parse(run_dir, settings)
+    _keep_parse(run_dir, parse_dir)
     result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
     if returncode == 0:
         print(result.summary, flush=True)
