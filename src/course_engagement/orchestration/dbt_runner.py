@@ -88,7 +88,8 @@ def dbt_executable() -> str:
 FULL_HISTORY_EXCLUDED = ("--exclude", "tag:full_history")
 # A daily run also leaves out dbt's unit tests: they read no data, only the models' logic, so
 # they pass or fail with the code, not the day; CI runs them on every change (a full build in
-# tests/dbt) and a full-history check runs them too. ~5 s of the DAG's ~50 on the sample.
+# tests/dbt) and a full-history check runs them too. Their 22 cost 8-10 s of node time in a
+# DAG run on the sample (a busy machine; benchmarks/NOTES.md).
 DAILY_EXCLUDED = ("--exclude", "tag:full_history", "resource_type:unit_test")
 
 
