@@ -26,9 +26,10 @@ def test_build_command_selects_one_layer_with_the_date_and_per_run_paths(tmp_pat
         "path:models/intermediate",
         "--indirect-selection",
         "buildable",
-        # the nodes that read all history run only in a full-history check
+        # the nodes that read all history, and unit tests, run only in a full-history check
         "--exclude",
         "tag:full_history",
+        "resource_type:unit_test",
         "--vars",
         '{"as_of_date": "2026-10-31"}',
         "--project-dir",
@@ -157,6 +158,7 @@ def test_a_full_history_check_builds_every_node_and_says_so_to_dbt(tmp_path):
         "marts", "2026-10-31", settings, tmp_path, {"full_history_checks": True}
     )
     assert "tag:full_history" not in command
+    assert "resource_type:unit_test" not in command
     assert command[command.index("--vars") + 1] == (
         '{"full_history_checks": true, "as_of_date": "2026-10-31"}'
     )
@@ -175,3 +177,30 @@ def test_every_layer_of_a_run_checks_the_batches_its_first_layer_chose(tmp_path,
         con.execute("insert into analytics.int_events__deduplicated values (5)")
     later = dbt_runner.run_vars(settings, run / "marts", full_history_checks=False)
     assert first == later == {"data_tests_from_load_batch": 5}
+
+
+def test_a_later_run_starts_from_the_parse_an_earlier_run_kept(tmp_path):
+    """The parse crosses run folders (dbt validates it before use); a retry's stale results go."""
+    kept = tmp_path / "output" / "dbt_parse"
+    earlier = tmp_path / "output" / "dbt_runs" / "2026-10-30_manual_1" / "marts"
+    (earlier / "target").mkdir(parents=True)
+    (earlier / "target" / dbt_runner.PARTIAL_PARSE).write_bytes(b"parse of 2026-10-30")
+    dbt_runner._keep_parse(earlier, kept)
+
+    later = tmp_path / "output" / "dbt_runs" / "2026-10-31_manual_2" / "base"
+    (later / "target").mkdir(parents=True)
+    (later / "target" / "run_results.json").write_text("{}")
+    dbt_runner._reuse_parse(later, kept)
+    assert (later / "target" / dbt_runner.PARTIAL_PARSE).read_bytes() == b"parse of 2026-10-30"
+    assert not (later / "target" / "run_results.json").exists()
+    assert [p.name for p in kept.iterdir()] == [dbt_runner.PARTIAL_PARSE]  # no temporary file
+
+
+def test_a_layer_that_left_no_parse_keeps_the_earlier_one(tmp_path):
+    kept = tmp_path / "dbt_parse"
+    kept.mkdir()
+    (kept / dbt_runner.PARTIAL_PARSE).write_bytes(b"earlier parse")
+    crashed = tmp_path / "run" / "base"  # dbt died before writing target/partial_parse.msgpack
+    (crashed / "target").mkdir(parents=True)
+    dbt_runner._keep_parse(crashed, kept)
+    assert (kept / dbt_runner.PARTIAL_PARSE).read_bytes() == b"earlier parse"

@@ -36,6 +36,22 @@ def test_each_run_and_layer_gets_its_own_dbt_folder(tmp_path, monkeypatch):
     assert folder == tmp_path / "dbt_runs" / "2026-10-31_manual__2026-11-26T20_54_44_00_00" / "base"
 
 
+def test_every_run_and_layer_keeps_dbts_parse_in_one_folder_beside_the_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(tmp_path))
+    calls = []
+
+    def build_layer(layer, ds, settings, run_dir, **kw):
+        calls.append((run_dir, kw["parse_dir"]))
+        return SimpleNamespace(summary=f"dbt build of models/{layer}: 1 success")
+
+    monkeypatch.setattr(tasks.dbt_runner, "build_layer", build_layer)
+    tasks.run_layer(Settings.from_env(), "base", "2026-10-30", "manual__1")
+    tasks.run_layer(Settings.from_env(), "marts", "2026-10-31", "manual__2")
+    (first_run, first_parse), (second_run, second_parse) = calls
+    assert first_parse == second_parse == tmp_path / "dbt_parse"
+    assert first_run.parent != second_run.parent
+
+
 def test_default_date_is_the_generator_end_date_even_with_future_events(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()

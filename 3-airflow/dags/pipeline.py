@@ -32,7 +32,8 @@ page `course_engagement_<ds>.html` (charts, headline changes, data quality).
   lock conflicts and crashes retry with exponential backoff.
 * The report date is `ds`; a run without a logical date uses its `run_after` date (UTC).
 * Event-grain data tests check the load batches this run brings; trigger with the param
-  `full_history_checks` (weekly, and after a reload or an incident) to check all history.
+  `full_history_checks` (weekly, and after a reload or an incident) to check all history and
+  run dbt's unit tests (they read no data: CI runs them on every change).
 * Nothing is exported after a failed check; each report is written atomically.
 """
 
@@ -77,7 +78,10 @@ def _context() -> tuple[Settings, str, str]:
         "full_history_checks": Param(
             False,
             type="boolean",
-            description="Run every data test on all history, not only on this run's load batches.",
+            description=(
+                "Run every data test on all history, not only on this run's load batches, "
+                "and dbt's unit tests."
+            ),
         )
     },
 )

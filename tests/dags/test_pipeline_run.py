@@ -14,6 +14,7 @@ import shutil
 
 import duckdb
 import pytest
+from test_dag_integrity import CHAIN
 
 from course_engagement.orchestration.local_airflow import run
 from course_engagement.publishing.export import REPORT_COLUMNS, TIME_SERIES_MARTS
@@ -44,6 +45,27 @@ def test_a_run_prints_the_page_path_next_to_the_report(first_run_output):
     page = report.with_suffix(".html")
     assert f"report: {report} (60 courses)\npage:   {page}\n" in printed
     assert page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_a_run_logs_every_task_and_the_finished_run_before_its_fast_exit(first_run, airflow_env):
+    output = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"]
+    log = (output / "logs" / f"airflow_dags_test_{DATE}.log").read_text()
+    assert started_tasks(log) == CHAIN
+    assert "DagRun Finished: dag_id=course_engagement_pipeline" in log
+    assert "state=success" in log.split("DagRun Finished")[1]
+
+
+def test_only_a_runs_first_layer_parses_the_project_and_the_parse_is_kept(first_run, airflow_env):
+    output = airflow_env["COURSE_ENGAGEMENT_OUTPUT_DIR"]
+    logs = {
+        log.parent.parent.name: log.read_text()
+        for log in (output / "dbt_runs").glob(f"{DATE}_*/*/logs/dbt.log")
+    }
+    assert sorted(logs) == ["base", "intermediate", "marts"]
+    assert [
+        layer for layer, text in sorted(logs.items()) if "Unable to do partial parsing" in text
+    ] == ["base"]
+    assert (output / "dbt_parse" / "partial_parse.msgpack").stat().st_size > 0
 
 
 def test_a_run_writes_the_report_equal_to_the_mart_row_for_row(first_run, airflow_env):

@@ -223,7 +223,7 @@ def test_kill_during_a_dbt_layer_leaves_each_table_old_or_new_never_half_written
     old = _marts(db)
     run_dir = cli_folder / "runs" / "killed"
     command = dbt_runner.build_command("marts", CLI_DATE, cli_settings, run_dir)
-    dbt_runner._reuse_parse(run_dir)
+    dbt_runner._reuse_parse(run_dir, run_dir.parent)
     dbt = _start(
         command,
         stdout=subprocess.PIPE,

@@ -86,6 +86,11 @@ def dbt_executable() -> str:
 
 
 FULL_HISTORY_EXCLUDED = ("--exclude", "tag:full_history")
+# A daily run also leaves out dbt's unit tests: they read no data, only the models' logic, so
+# they pass or fail with the code, not the day; CI runs them on every change (a full build in
+# tests/dbt) and a full-history check runs them too. Their 22 cost 8-10 s of node time in a
+# DAG run on the sample (a busy machine; benchmarks/NOTES.md).
+DAILY_EXCLUDED = ("--exclude", "tag:full_history", "resource_type:unit_test")
 
 
 def build_command(
@@ -108,8 +113,9 @@ def build_command(
         # layer's relationships test while building base; "cautious" would skip cross-layer tests).
         "--indirect-selection",
         "buildable",
-        # nodes that read all history (tag full_history) run only in a full-history check
-        *([] if (run_vars or {}).get("full_history_checks") else FULL_HISTORY_EXCLUDED),
+        # nodes that read all history (tag full_history) and unit tests run only in a
+        # full-history check
+        *([] if (run_vars or {}).get("full_history_checks") else DAILY_EXCLUDED),
         "--vars",
         json.dumps({**(run_vars or {}), "as_of_date": as_of}),
         "--project-dir",
@@ -232,20 +238,24 @@ def _kill_group(process: subprocess.Popen) -> None:
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
-def _reuse_parse(run_dir: Path) -> None:
-    """Start from the parse the previous layer of this run left, so only the first layer pays
-    for a full parse (the vars, and so the parse, are the same for every layer of a run)."""
+def _reuse_parse(run_dir: Path, parse_dir: Path) -> None:
+    """Start from the newest parse a layer left in `parse_dir`, so a layer pays for a full
+    parse only when the project or the vars changed since (dbt checks the file before use:
+    project files, vars, profile, version; the vars are the same for every layer of a run)."""
     (run_dir / "target").mkdir(parents=True, exist_ok=True)
     (run_dir / "target" / "run_results.json").unlink(missing_ok=True)  # a retry's stale results
-    shared = run_dir.parent / PARTIAL_PARSE
+    shared = parse_dir / PARTIAL_PARSE
     if shared.exists():
         shutil.copyfile(shared, run_dir / "target" / PARTIAL_PARSE)
 
 
-def _keep_parse(run_dir: Path) -> None:
+def _keep_parse(run_dir: Path, parse_dir: Path) -> None:
     produced = run_dir / "target" / PARTIAL_PARSE
     if produced.exists():
-        shutil.copyfile(produced, run_dir.parent / PARTIAL_PARSE)
+        parse_dir.mkdir(parents=True, exist_ok=True)
+        partial = parse_dir / f"{PARTIAL_PARSE}.{os.getpid()}.partial"
+        shutil.copyfile(produced, partial)
+        partial.replace(parse_dir / PARTIAL_PARSE)  # whole or absent: dbt never reads half a file
 
 
 def build_layer(
@@ -256,11 +266,16 @@ def build_layer(
     timeout_s: float = 1_800,
     *,
     full_history_checks: bool = False,
+    parse_dir: Path | None = None,
 ) -> LayerResult:
-    """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure."""
+    """`dbt build` one layer; raise `DbtTestFailure` or `DbtTransientError` on failure.
+
+    `parse_dir` keeps dbt's partial parse for the next layer and run (the DAG's is
+    `tasks.parse_dir`, across runs); by default the run's folder, beside its layers."""
     chosen = run_vars(settings, run_dir, full_history_checks=full_history_checks)
     command = build_command(layer, as_of_date, settings, run_dir, chosen)
-    _reuse_parse(run_dir)
+    parse_dir = parse_dir or run_dir.parent
+    _reuse_parse(run_dir, parse_dir)
     env = os.environ | settings.dbt_env()  # the validated values, not the raw variables
     print("running:", " ".join(command), flush=True)
     try:
@@ -274,7 +289,7 @@ def build_layer(
             [],
         ) from None
     print(output, end="", flush=True)
-    _keep_parse(run_dir)
+    _keep_parse(run_dir, parse_dir)
     result = LayerResult(layer, read_run_results(run_dir / "target"), run_dir / "target")
     if returncode == 0:
         print(result.summary, flush=True)

@@ -57,6 +57,13 @@ def run_dir(settings: Settings, ds: str, run_id: str, layer: str) -> Path:
     return settings.output_dir / "dbt_runs" / f"{validate_date(ds)}_{safe_run}" / layer
 
 
+def parse_dir(settings: Settings) -> Path:
+    """dbt's partial parse, kept across layers and runs (dbt keeps it in its target folder,
+    which is per run and layer here). dbt validates it before use and re-parses what changed:
+    everything when the vars do (a new date or load batch)."""
+    return settings.output_dir / "dbt_parse"
+
+
 def load_raw(settings: Settings) -> dict[str, int]:
     try:
         audits = loader.load(settings.data_dir, settings.db_path)
@@ -77,6 +84,7 @@ def run_layer(
         settings,
         run_dir(settings, ds, run_id, layer),
         full_history_checks=full_history_checks,
+        parse_dir=parse_dir(settings),
     )
     return result.summary
 
