@@ -41,7 +41,7 @@ from plan import (
 from results import dbt_nodes, ratios_and_targets, slowest, summarise
 from sections import BenchmarkSections
 
-from course_engagement.orchestration.dbt_runner import FULL_HISTORY_EXCLUDED
+from course_engagement.orchestration.dbt_runner import DAILY_EXCLUDED
 from course_engagement.orchestration.scan_profile import build_reads
 from course_engagement.settings import REPO_ROOT, Settings, duckdb_config
 from course_engagement.warehouse import newest_processed_load_batch
@@ -278,7 +278,7 @@ class Benchmark(BenchmarkSections):
         shutil.rmtree(probe, ignore_errors=True)
         if target.exists():
             shutil.copytree(target, probe)
-        compile_ = self.dbt("compile", self.next_date, probe, *FULL_HISTORY_EXCLUDED, **run_vars)
+        compile_ = self.dbt("compile", self.next_date, probe, *DAILY_EXCLUDED, **run_vars)
         self.untimed(compile_, env)
         reads = build_reads(probe / "manifest.json", self.db)
         with duckdb.connect(str(self.db), read_only=True) as con:
