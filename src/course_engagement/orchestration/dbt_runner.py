@@ -85,10 +85,11 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-# A daily run leaves out the nodes that read all history (tag full_history) and dbt's unit tests: they read no data, only the models' logic, so
-# they pass or fail with the code, not the day; CI runs them on every change (a full build in
-# tests/dbt) and a full-history check runs them too. Their 22 cost 8-10 s of node time in a
-# DAG run on the sample (a busy machine; benchmarks/NOTES.md).
+# A daily run leaves out the nodes that read all history (tag full_history) and dbt's unit
+# tests: those read no data, only the models' logic, so they pass or fail with the code, not the
+# day; CI runs them on every change (a full build in tests/dbt) and a full-history check runs
+# them too. Their 22 cost 8-10 s of node time in a DAG run on the sample (a busy machine;
+# benchmarks/NOTES.md).
 DAILY_EXCLUDED = ("--exclude", "tag:full_history", "resource_type:unit_test")
 
 
