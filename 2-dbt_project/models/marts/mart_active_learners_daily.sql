@@ -16,6 +16,7 @@ with
 learner_days as (
 
     select * from {{ ref('fct_learner_course_days') }}
+    where not is_removed
 
 ),
 

@@ -18,6 +18,7 @@ enrolments as (
 learner_days as (
 
     select * from {{ ref('fct_learner_course_days') }}
+    where not is_removed
 
 ),
 
