@@ -58,6 +58,8 @@ INCREMENTAL = {
     "int_events__deduplicated": (
         "payload_change",
         "previous_load_batch_id",
+        "previous_exact_duplicate_row_count",
+        "previous_conflicting_payload_count",
         "replaced_user_id",
         "replaced_course_id",
         "replaced_event_type",
@@ -66,11 +68,16 @@ INCREMENTAL = {
     "int_user_course__daily_activity": ("load_batch_id",),
     "int_user_course__activity_totals": ("load_batch_id",),
     "int_load_batches__event_rows": (),
+    "int_events__date_counts": ("load_batch_id",),
     "fct_learner_course_days": ("load_batch_id", "changed_at", "is_removed"),
 }
 # the models whose daily reads of stored rows are bounded (each replayed under the profiler
 # on a copy of the database in the state the layer build gives it: see _stored_rows_read)
-DEDUP_READERS = ("int_user_course__daily_activity", "int_user_course__activity_totals")
+DEDUP_READERS = (
+    "int_user_course__daily_activity",
+    "int_user_course__activity_totals",
+    "int_events__date_counts",
+)
 # rows of an incremental model that are bookkeeping only: removed learner-day markers
 MARKERS = {"fct_learner_course_days": "not is_removed"}
 DAY_BATCH = 2  # the history file is load batch 1
@@ -145,7 +152,8 @@ class Scenario:
     replaced_days: set[dt.date]  # the days of the payloads the conflicts replaced
     builds: list[CommandResult]
     raw_rows_read: dict[str, int]  # per model and test of the daily build
-    stored_rows_read: dict[str, int]  # per model of DEDUP_READERS, and the activity model
+    stored_rows_read: dict[str, int]  # per model of DEDUP_READERS, the activity model, the
+    # event reconciliation
 
 
 def _conflicts(
@@ -257,15 +265,16 @@ def _stored_rows_read(run: DbtRun) -> dict[str, int]:
     """Stored rows each model read in the daily build: its SQL as the intermediate build
     compiled it (a model compiles just before it runs), replayed under DuckDB's profiler on
     the tables it read, which no later model changes. The dedup model's rows for the readers
-    of its changes, the daily model's for the pair activity."""
-    compiled = run.target_path / "compiled" / "course_engagement" / "models" / "intermediate"
-    tables = dict.fromkeys(DEDUP_READERS, "int_events__deduplicated")
-    tables["int_user_course__activity"] = "int_user_course__daily_activity"
+    of its changes and the event reconciliation, the daily model's for the pair activity."""
+    compiled = run.target_path / "compiled" / "course_engagement" / "models"
+    tables = {f"intermediate/{model}": "int_events__deduplicated" for model in DEDUP_READERS}
+    tables["intermediate/int_user_course__activity"] = "int_user_course__daily_activity"
+    tables["marts/mart_event_reconciliation"] = "int_events__deduplicated"
     return {
-        model: rows_scanned(
-            run.db_path, (compiled / f"{model}.sql").read_text(), f"analytics.{table}"
+        path.split("/")[1]: rows_scanned(
+            run.db_path, (compiled / f"{path}.sql").read_text(), f"analytics.{table}"
         )
-        for model, table in tables.items()
+        for path, table in tables.items()
     }
 
 
@@ -319,6 +328,14 @@ def test_the_daily_build_reads_no_more_raw_events_than_the_day_file_holds(scenar
 def test_the_pair_totals_read_the_day_files_rows_of_the_deduplicated_events_only(scenario):
     # the batch filter on load_batch_id: history's row groups are skipped from their statistics
     assert scenario.stored_rows_read["int_user_course__activity_totals"] == len(scenario.day_ids)
+
+
+def test_the_event_reconciliation_reads_the_changed_deduplicated_events_only(scenario):
+    # its date counts apply the day file's changes (the batch filter, as the pair totals);
+    # the mart reads those counts, never the events
+    reads = scenario.stored_rows_read
+    assert reads["int_events__date_counts"] == len(scenario.day_ids)
+    assert reads["mart_event_reconciliation"] == 0
 
 
 def test_the_daily_model_recounts_only_the_days_of_the_replaced_payloads(scenario: Scenario):

@@ -142,6 +142,7 @@ MODELS = (
     "int_user_course__daily_activity",
     "int_user_course__activity_totals",
     "int_load_batches__event_rows",
+    "int_events__date_counts",
     "mart_course_engagement",
     "mart_event_reconciliation",
     "mart_data_quality",
@@ -150,10 +151,12 @@ MODELS = (
 # every batch before, where a fresh one starts at 1)
 BOOKKEEPING = {
     "int_events__deduplicated": "load_batch_id, payload_change, previous_load_batch_id, "
+    "previous_exact_duplicate_row_count, previous_conflicting_payload_count, "
     "replaced_user_id, replaced_course_id, replaced_event_type, replaced_event_at",
     "int_user_course__daily_activity": "load_batch_id",
     "int_user_course__activity_totals": "load_batch_id",
     "int_load_batches__event_rows": "load_batch_id",
+    "int_events__date_counts": "load_batch_id",
 }
 
 

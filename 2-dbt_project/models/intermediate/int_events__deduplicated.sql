@@ -8,8 +8,9 @@
     at a time: an incremental run (macros/load_batches.sql) takes the raw rows of the new load
     batches only, and for the ids they carry compares their payloads with the stored one. So a
     late event of any age, an exact re-delivery and a conflicting payload that wins or loses
-    all cost what the new rows cost. A row the run changes records how (payload_change) and,
-    when its kept payload changed, the one it replaced, for int_user_course__daily_activity.
+    all cost what the new rows cost. A row the run changes records how (payload_change), the
+    counts it had before, and, when its kept payload changed, the one it replaced - for the
+    models that apply its changes (int_user_course__daily_activity, int_events__date_counts).
 #}
 -- The CTEs of one mode (incremental or full build) sit in an if block at the top level:
 -- sqlfluff:indentation:template_blocks_indent:false
@@ -59,6 +60,8 @@ stored as (
         cast(null as ubigint) as raw_row_hash,
         cast(null as ubigint[]) as payload_hashes,
         cast(null as bigint) as raw_row_count,
+        cast(null as bigint) as exact_duplicate_row_count,
+        cast(null as bigint) as conflicting_payload_count,
         cast(null as bigint) as load_batch_id
     where false
 
@@ -96,6 +99,8 @@ single_rows as (
         batch.load_batch_id,
         'new_event' as payload_change,
         cast(null as bigint) as previous_load_batch_id,
+        cast(null as bigint) as previous_exact_duplicate_row_count,
+        cast(null as bigint) as previous_conflicting_payload_count,
         cast(null as bigint) as replaced_user_id,
         cast(null as bigint) as replaced_course_id,
         cast(null as varchar) as replaced_event_type,
@@ -210,6 +215,9 @@ compared_rows as (
             else 'new_payload'
         end as payload_change,
         stored.load_batch_id as previous_load_batch_id,
+        -- the counts it replaced, for int_events__date_counts
+        stored.exact_duplicate_row_count as previous_exact_duplicate_row_count,
+        stored.conflicting_payload_count as previous_conflicting_payload_count,
         -- the payload this run replaced, when it did
         if(kept.is_stored, null, stored.user_id) as replaced_user_id,
         if(kept.is_stored, null, stored.course_id) as replaced_course_id,
@@ -255,6 +263,8 @@ select
     load_batch_id,
     payload_change,
     previous_load_batch_id,
+    previous_exact_duplicate_row_count,
+    previous_conflicting_payload_count,
     replaced_user_id,
     replaced_course_id,
     replaced_event_type,

@@ -2,16 +2,16 @@
     One row per reason of the seed exclusion_reasons: where an event row ends up - counted, or
     dropped by de-duplication (exact_duplicate, id_conflict), or excluded by the first reason
     that applies (see int_events__flagged). Every raw event row is in exactly one reason, so
-    sum(event_rows) = rows in raw.events (tested). Built from aggregates: the de-duplicated
-    events' own counts (duplicates, and the events without a timestamp, user or course) and the
-    user x course activity model, whose pairs carry the other reasons - never from a per-event
-    table rebuilt every run.
+    sum(event_rows) = rows in raw.events (tested). Built from aggregates, never from events:
+    int_events__date_counts (per event date: duplicates dropped, and the events without a
+    timestamp, user or course; as_of_date splits the dates) and the user x course activity
+    model, whose pairs carry the other reasons: a table rebuilt every run from two small ones.
 #}
 with
 
-events as (
+date_counts as (
 
-    select * from {{ ref('int_events__deduplicated') }}
+    select * from {{ ref('int_events__date_counts') }}
 
 ),
 
@@ -35,18 +35,20 @@ reasons as (
 event_rows as (
 
     -- what the events say by themselves: duplicates dropped, and the reasons that come before
-    -- any user x course rule
+    -- any user x course rule (an event is after the end of as_of_date when its date is)
     select
-        sum(exact_duplicate_row_count) as exact_duplicate,
-        sum(conflicting_payload_count) as id_conflict,
-        count(*) filter (where event_at is null) as empty_timestamp,
-        count(*) filter (
-            where event_at >= {{ as_of_end_at() }} and (user_id is null or course_id is null)
+        coalesce(sum(exact_duplicate_row_count), 0) as exact_duplicate,
+        coalesce(sum(conflicting_payload_count), 0) as id_conflict,
+        coalesce(sum(event_count) filter (where event_date is null), 0) as empty_timestamp,
+        coalesce(
+            sum(no_user_or_course_event_count) filter (where event_date > {{ as_of_date() }}),
+            0
         ) as future,  -- noqa: RF04
-        count(*) filter (
-            where event_at < {{ as_of_end_at() }} and (user_id is null or course_id is null)
+        coalesce(
+            sum(no_user_or_course_event_count) filter (where event_date <= {{ as_of_date() }}),
+            0
         ) as missing_user_or_course
-    from events
+    from date_counts
 
 ),
 
