@@ -29,6 +29,7 @@ from test_incremental import (
     _date,
     _difference,
     _layer_builds,
+    _rows_written,
     _write_events,
 )
 
@@ -58,6 +59,8 @@ class LearnerChanges:
     backfill_differences: dict[str, list[int]]  # per model, as of the earlier date
     rewritten: tuple[int, int]  # learner-day rows the end_date run wrote, of all
     learner_days: dict[str, int]  # counting learner-days of the changed learners
+    course_health_written: tuple[int, int]  # rows the end_date run wrote, of all
+    backfill_course_health_written: tuple[int, int]  # rows the earlier date's run wrote
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -165,6 +168,7 @@ def changes(tmp_path_factory: pytest.TempPathFactory) -> LearnerChanges:
             ("cancelled", cancelled),
         )
     }
+    course_health_written = _rows_written(incremental, "mart_course_health_weekly")
     with ThreadPoolExecutor(max_workers=2) as pool:
         builds = pool.submit(incremental.dbt, ["run", *_as_of(BACKFILL_AS_OF)])
         fresh.dbt(["run", "--full-refresh", *_as_of(BACKFILL_AS_OF)])
@@ -177,6 +181,8 @@ def changes(tmp_path_factory: pytest.TempPathFactory) -> LearnerChanges:
         backfill_differences=_compare(incremental, fresh),
         rewritten=rewritten,
         learner_days=learner_days,
+        course_health_written=course_health_written,
+        backfill_course_health_written=_rows_written(incremental, "mart_course_health_weekly"),
     )
 
 
@@ -199,3 +205,16 @@ def test_the_changed_learners_lost_or_gained_their_days(changes):
 def test_the_run_rewrote_a_small_part_of_the_learner_days(changes):
     written, total = changes.rewritten
     assert 0 < written < total / 10
+
+
+def test_the_course_health_mart_recomputed_a_small_part_after_the_learner_changes(changes):
+    # the weeks the missed run's learner-days reach, the old as_of_date's week on, and every
+    # course of the changed learners from their first week on (learners is a running count:
+    # a learner lost or gained changes each later week of the course)
+    written, total = changes.course_health_written
+    assert 0 < written < total / 2
+
+
+def test_the_course_health_mart_rebuilt_in_full_as_of_an_earlier_date(changes):
+    written, total = changes.backfill_course_health_written
+    assert written == total

@@ -11,9 +11,32 @@
     covers a run of consecutive weeks (their window end: Sunday, or as_of_date in its week), and
     the island adds +1 at its first week and -1 after its last; a running sum per course over
     the weeks gives the distinct learners. Learners per week are a running sum of enrolment
-    weeks the same way. Cost: O(user-course-days + courses x weeks). A table rebuilt every run
-    like the other marts: a daily run re-reads the learner days, never the events.
+    weeks the same way. Cost: O(user-course-days + courses x weeks).
+
+    Incremental (macros/course_health_changes.sql): a run recomputes only the course x weeks
+    that the learner days changed since its watermark reach (their week, the 30-day windows
+    after them, the next weeks' previous week and baseline), reading the learner days from
+    the first of those weeks' baseline and window on, plus the weeks from the old as_of_date's
+    on; fct_enrolments and dim_courses are compared at small grains every run: per course and
+    week the learner steps (a change reaches the course's later weeks), per course whether it
+    is new or its first active week moved (all its weeks). It deletes and inserts those rows
+    and restamps as_of_date on the rest. Full rebuild: no watermark, as_of_date moved back,
+    the fact rebuilt, the first week moved, or a course left the catalogue.
 #}
+-- sqlfluff:indentation:template_blocks_indent:false
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['course_id', 'week_start'],
+        on_schema_change='fail',
+        pre_hook="{{ reset_course_health_when_rebuilt() }}",
+        post_hook="{{ remember_course_health_watermark() }}",
+    )
+}}
+
+{% set watermark = course_health_watermark() %}
+
 with
 
 courses as (
@@ -35,27 +58,13 @@ learner_days as (
 
 ),
 
-counted_days as (
-
-    -- a learner's days with counted events, per day
-    select
-        user_id,
-        course_id,
-        activity_date,
-        cast(date_trunc('week', activity_date) as date) as week_start,
-        quizzes_completed,
-        videos_completed
-    from learner_days
-
-),
-
 first_counted_days as (
 
     select
         user_id,
         course_id,
         min(activity_date) as first_activity_date
-    from counted_days
+    from learner_days
     group by user_id, course_id
 
 ),
@@ -93,11 +102,11 @@ weeks as (
     from (
         select
             unnest(generate_series(
-                cast(date_trunc('week', min(activity_date)) as timestamp),
+                cast(date_trunc('week', min(first_activity_date)) as timestamp),
                 cast({{ as_of_date() }} as timestamp),
                 interval 7 day
             )) as week_start
-        from counted_days
+        from first_counted_days
         having count(*) > 0
     ) as series
 
@@ -111,6 +120,81 @@ course_weeks as (
         weeks.week_end_date
     from courses
     cross join weeks
+
+),
+
+first_week as (
+
+    select min(week_start) as week_start from weeks
+
+),
+
+learner_start_weeks as (
+
+    -- a learner counts from the week of their first enrolment up to as_of_date or of their
+    -- first counted event, whichever is earlier (so active learners never exceed learners),
+    -- weeks before the first row folded into it; an enrolment without a time counts in every
+    -- week; null: never (enrolled after as_of_date, no counted event)
+    select
+        learner_pairs.course_id,
+        case
+            when learner_pairs.first_enrolled_at is null then first_week.week_start
+            when learner_pairs.first_learner_week_start is not null
+                then greatest(learner_pairs.first_learner_week_start, first_week.week_start)
+        end as week_start
+    from learner_pairs
+    cross join first_week
+
+),
+
+learner_steps as (
+
+    select
+        course_id,
+        week_start,
+        count(*) as step
+    from learner_start_weeks
+    where week_start is not null
+    group by course_id, week_start
+
+),
+
+first_active_weeks as (
+
+    -- a course's first week with a counted event
+    select
+        course_id,
+        cast(date_trunc('week', min(first_activity_date)) as date) as first_active_week_start
+    from first_counted_days
+    group by course_id
+
+),
+
+{% if watermark is not none %}
+
+changed_weeks as (
+
+    {{ course_health_changed_weeks(watermark, 'course_weeks', 'learner_steps', 'first_active_weeks') }}
+
+),
+
+{% endif %}
+
+counted_days as (
+
+    -- a learner's days with counted events, per day
+    select
+        user_id,
+        course_id,
+        activity_date,
+        cast(date_trunc('week', activity_date) as date) as week_start,
+        quizzes_completed,
+        videos_completed
+    from learner_days
+    {%- if watermark is not none %}
+    -- the days the recomputed weeks read: their windows and their baselines' weeks
+    where activity_date >= {{ course_health_reads_from('changed_weeks') }}
+    {%- endif %}
 
 ),
 
@@ -218,42 +302,6 @@ window_steps as (
 
 ),
 
-first_week as (
-
-    select min(week_start) as week_start from weeks
-
-),
-
-learner_start_weeks as (
-
-    -- a learner counts from the week of their first enrolment up to as_of_date or of their
-    -- first counted event, whichever is earlier (so active learners never exceed learners),
-    -- weeks before the first row folded into it; an enrolment without a time counts in every
-    -- week; null: never (enrolled after as_of_date, no counted event)
-    select
-        learner_pairs.course_id,
-        case
-            when learner_pairs.first_enrolled_at is null then first_week.week_start
-            when learner_pairs.first_learner_week_start is not null
-                then greatest(learner_pairs.first_learner_week_start, first_week.week_start)
-        end as week_start
-    from learner_pairs
-    cross join first_week
-
-),
-
-learner_steps as (
-
-    select
-        course_id,
-        week_start,
-        count(*) as step
-    from learner_start_weeks
-    where week_start is not null
-    group by course_id, week_start
-
-),
-
 weekly as (
 
     select
@@ -264,7 +312,8 @@ weekly as (
         coalesce(weekly_activity.active_learners, 0) as active_learners,
         sum(coalesce(window_steps.step, 0)) over course_history as active_learners_30d,
         coalesce(weekly_activity.quizzes_completed, 0) as quizzes_completed,
-        coalesce(weekly_activity.videos_completed, 0) as videos_completed
+        coalesce(weekly_activity.videos_completed, 0) as videos_completed,
+        first_active_weeks.first_active_week_start
     from course_weeks
     left join weekly_activity
         on
@@ -278,6 +327,8 @@ weekly as (
         on
             course_weeks.course_id = learner_steps.course_id
             and course_weeks.week_start = learner_steps.week_start
+    left join first_active_weeks
+        on course_weeks.course_id = first_active_weeks.course_id
     window course_history as (
         partition by course_weeks.course_id
         order by course_weeks.week_start
@@ -306,9 +357,7 @@ compared as (
             rows between {{ course_health_weeks('course_health_baseline_weeks') }} preceding
             and 1 preceding
         ) as active_learners_baseline,
-        min(case when active_learners > 0 then week_start end) over (
-            partition by course_id
-        ) as first_active_week_start
+        first_active_week_start
     from weekly
 
 ),
@@ -369,6 +418,12 @@ final as (
         ) as health_status,
         {{ as_of_date() }} as as_of_date
     from rated
+    {%- if watermark is not none %}
+    semi join changed_weeks
+        on
+            rated.course_id = changed_weeks.course_id
+            and rated.week_start = changed_weeks.week_start
+    {%- endif %}
 
 )
 
