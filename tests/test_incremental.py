@@ -269,6 +269,20 @@ def _stored_rows_read(run: DbtRun) -> dict[str, int]:
     }
 
 
+def recomputed(run: DbtRun, model: str) -> dict[str, int]:
+    """What the model's last incremental build logged it recomputes ({'dates': 35}, ...);
+    empty when it has not run incrementally since its last full rebuild."""
+    lines = (run.run_dir / "logs" / "dbt.log").read_text().splitlines()
+    logged: dict[str, int] = {}
+    for line in lines:
+        if f'{model}": no usable watermark' in line:
+            logged = {}
+        found = re.search(f'{model}": incremental, recomputing ([0-9]+) ([a-z ]+)', line)
+        if found:
+            logged[found[2]] = int(found[1])
+    return logged
+
+
 def _difference(scenario: Scenario, table: str, exclude: tuple[str, ...] = ()) -> list[int]:
     """Rows of `table` in the incremental database but not the fresh one, and the reverse
     (but for bookkeeping: `exclude`d columns, MARKERS rows)."""
@@ -377,6 +391,25 @@ def test_incremental_run_rewrote_a_small_part_of_the_daily_model(scenario: Scena
         "from analytics.int_user_course__daily_activity"
     )[0]
     assert 0 < written < total / 50
+
+
+def test_the_daily_run_recomputed_the_dates_its_changed_days_reach_only(scenario: Scenario):
+    (dates,) = scenario.incremental.query(
+        "select count(*) from analytics.mart_active_learners_daily"
+    )[0]
+    logged = recomputed(scenario.incremental, "mart_active_learners_daily")
+    print(logged, dates)
+    assert 0 < logged["dates"] < dates / 4
+
+
+def test_the_daily_run_recomputed_the_weeks_its_changed_days_fall_in_only(scenario: Scenario):
+    (weeks,) = scenario.incremental.query(
+        "select count(distinct weeks_since_enrolment) from analytics.mart_cohort_retention_weekly"
+    )[0]
+    logged = recomputed(scenario.incremental, "mart_cohort_retention_weekly")
+    print(logged, weeks)
+    assert logged["cohorts in every week"] == 0
+    assert 0 < logged["weeks of every cohort"] < weeks / 4
 
 
 def test_a_learner_day_whose_only_event_moved_away_is_gone(scenario: Scenario):
