@@ -48,10 +48,10 @@ learner_days as (
 
     select * from {{ fact }}
     where
+        {% if seen -%}
+            {{ within_dates_of('activity_date', dates_read_for(recomputed_dates)) }} and
+        {% endif -%}
         not is_removed
-        {%- if seen %}
-        and {{ within_dates_of('activity_date', dates_read_for(recomputed_dates)) }}
-        {%- endif %}
 
 ),
 
