@@ -83,8 +83,8 @@
         when it must rebuild in full (see the header). `full_rebuild_when`: the mart's own SQL
         condition for a full rebuild.
     -#}
-    {%- if not execute or not is_incremental() -%}
-        {{ return(none) }}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{- return(none) -}}  {#- this: none in a unit test -#}
     {%- endif -%}
     {%- set table = adapter.get_relation(this.database, this.schema, 'incremental_watermarks') -%}
     {%- if table is none -%}
@@ -205,7 +205,8 @@
         SQL: the keys (varchar) whose members differ from those this mart saw at its last run:
         new, changed or gone (is_gone). Every key when it has stored none.
     -#}
-    {%- set table = adapter.get_relation(this.database, this.schema, 'incremental_key_fingerprints') if execute else none -%}
+    {%- set table = adapter.get_relation(this.database, this.schema, 'incremental_key_fingerprints')
+        if execute and this is not none else none -%}
     select
         coalesce(current_keys.key, seen.key) as key,
         current_keys.key is null as is_gone
