@@ -278,6 +278,20 @@ def _stored_rows_read(run: DbtRun) -> dict[str, int]:
     }
 
 
+def recomputed(run: DbtRun, model: str) -> dict[str, int]:
+    """What the model's last incremental build logged it recomputes ({'dates': 35}, ...);
+    empty when it has not run incrementally since its last full rebuild."""
+    lines = (run.run_dir / "logs" / "dbt.log").read_text().splitlines()
+    logged: dict[str, int] = {}
+    for line in lines:
+        if f'{model}": no usable watermark' in line:
+            logged = {}
+        found = re.search(f'{model}": incremental, recomputing ([0-9]+) ([a-z ]+)', line)
+        if found:
+            logged[found[2]] = int(found[1])
+    return logged
+
+
 def _difference(scenario: Scenario, table: str, exclude: tuple[str, ...] = ()) -> list[int]:
     """Rows of `table` in the incremental database but not the fresh one, and the reverse
     (but for bookkeeping: `exclude`d columns, MARKERS rows)."""
@@ -409,6 +423,27 @@ def test_incremental_run_recomputed_a_small_part_of_the_course_health_mart(scena
     # as_of_date; a full rebuild would write every row
     written, total = _rows_written(scenario.incremental, "mart_course_health_weekly")
     assert 0 < written < total / 10
+
+
+def test_the_daily_run_recomputed_the_dates_its_changed_days_reach_only(scenario: Scenario):
+    (dates,) = scenario.incremental.query(
+        "select count(*) from analytics.mart_active_learners_daily"
+    )[0]
+    # the dates 30 days on from the late, re-delivered and moved events' days, of 368
+    assert recomputed(scenario.incremental, "mart_active_learners_daily") == {"dates": 71}
+    assert dates == 368
+
+
+def test_the_daily_run_recomputed_the_weeks_its_changed_days_fall_in_only(scenario: Scenario):
+    (weeks,) = scenario.incremental.query(
+        "select count(distinct weeks_since_enrolment) from analytics.mart_cohort_retention_weekly"
+    )[0]
+    # the weeks of the changed days, of 78; no cohort's members changed
+    assert recomputed(scenario.incremental, "mart_cohort_retention_weekly") == {
+        "weeks of every cohort": 4,
+        "cohorts in every week": 0,
+    }
+    assert weeks == 78
 
 
 def test_a_learner_day_whose_only_event_moved_away_is_gone(scenario: Scenario):

@@ -31,6 +31,7 @@ from test_incremental import (
     _layer_builds,
     _rows_written,
     _write_events,
+    recomputed,
 )
 
 from course_engagement.ingest.load_cli import main
@@ -42,6 +43,7 @@ TIME_SERIES = (
     "mart_cohort_retention_weekly",
     "mart_course_health_weekly",
 )
+INCREMENTAL_MARTS = ("mart_active_learners_daily", "mart_cohort_retention_weekly")
 BOOKKEEPING = ("load_batch_id", "changed_at", "is_removed")
 HISTORY_AS_OF = END - dt.timedelta(days=3)
 BACKFILL_AS_OF = END - dt.timedelta(days=10)
@@ -61,6 +63,7 @@ class LearnerChanges:
     learner_days: dict[str, int]  # counting learner-days of the changed learners
     course_health_written: tuple[int, int]  # rows the end_date run wrote, of all
     backfill_course_health_written: tuple[int, int]  # rows the earlier date's run wrote
+    recomputed: dict[str, dict[str, int]]  # per incremental mart, what the end_date run logged
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -169,6 +172,7 @@ def changes(tmp_path_factory: pytest.TempPathFactory) -> LearnerChanges:
         )
     }
     course_health_written = _rows_written(incremental, "mart_course_health_weekly")
+    logged = {mart: recomputed(incremental, mart) for mart in INCREMENTAL_MARTS}
     with ThreadPoolExecutor(max_workers=2) as pool:
         builds = pool.submit(incremental.dbt, ["run", *_as_of(BACKFILL_AS_OF)])
         fresh.dbt(["run", "--full-refresh", *_as_of(BACKFILL_AS_OF)])
@@ -183,6 +187,7 @@ def changes(tmp_path_factory: pytest.TempPathFactory) -> LearnerChanges:
         learner_days=learner_days,
         course_health_written=course_health_written,
         backfill_course_health_written=_rows_written(incremental, "mart_course_health_weekly"),
+        recomputed=logged,
     )
 
 
@@ -218,3 +223,13 @@ def test_the_course_health_mart_recomputed_a_small_part_after_the_learner_change
 def test_the_course_health_mart_rebuilt_in_full_as_of_an_earlier_date(changes):
     written, total = changes.backfill_course_health_written
     assert written == total
+
+
+def test_the_marts_took_their_incremental_path_after_the_missed_run(changes):
+    # no full rebuild, though the changed learners' days reach every date and week of the
+    # year (the deleted learner was active all year); the cohorts of the three changed
+    # learners are recomputed in every week
+    assert changes.recomputed == {
+        "mart_active_learners_daily": {"dates": 365},
+        "mart_cohort_retention_weekly": {"weeks of every cohort": 53, "cohorts in every week": 3},
+    }

@@ -155,3 +155,8 @@
     {%- endif -%}
     cast({{ text }} as double)
 {%- endmacro %}
+
+{% macro cohort_week(enrolled_at) -%}
+    {#- SQL (an aggregate per learner): their cohort, the Monday of the ISO week of their earliest enrolment. -#}
+    cast(date_trunc('week', min({{ enrolled_at }})) as date)
+{%- endmacro %}

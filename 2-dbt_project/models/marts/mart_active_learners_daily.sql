@@ -10,13 +10,48 @@
     one interval on any day. Each interval adds +1 on its first day and -1 on the day after
     its last; the count on a date is the running sum of those changes up to it. One window
     function per learner over their active days, one running sum over the dates.
+
+    Incremental (macros/learner_day_changes.sql): a learner-day changed on date d (written,
+    or removed, since the watermark) reaches the rows d .. d + 29 (the longest window); those
+    dates and the new dates up to as_of_date are recomputed from the learner-days of the 29
+    days before them on (literal date ranges) and replace the stored rows (delete + insert by
+    activity_date). Its only input is the learner-day fact, so nothing else needs comparing.
+    A first active date moved earlier adds the dates before the stored first one. Full
+    rebuild: no watermark, as_of_date moved back, the fact rebuilt, or the first active date
+    moved later (the dates before it would have to go).
 #}
+-- sqlfluff:indentation:template_blocks_indent:false
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='activity_date',
+        on_schema_change='fail',
+        pre_hook="{{ rebuild_unless_seen(ref('fct_learner_course_days'), first_active_date_moved_later()) }}",
+        post_hook="{{ remember_learner_days_seen(ref('fct_learner_course_days')) }}",
+    )
+}}
+
+{% set fact = ref('fct_learner_course_days') %}
+{% set seen = learner_days_seen(fact, first_active_date_moved_later()) %}
+{% if seen %}
+    {% set recomputed_dates = active_learner_dates_reached(fact, seen) %}
+    {% do log_recomputed(
+        'select * from (' ~ recomputed_dates ~ ') as reached (activity_date) where activity_date <= ' ~ as_of_date(),
+        'dates'
+    ) %}
+{% endif %}
+
 with
 
 learner_days as (
 
-    select * from {{ ref('fct_learner_course_days') }}
-    where not is_removed
+    select * from {{ fact }}
+    where
+        {% if seen -%}
+            {{ within_dates_of('activity_date', dates_read_for(recomputed_dates)) }} and
+        {% endif -%}
+        not is_removed
 
 ),
 
@@ -50,7 +85,14 @@ dates as (
                 )
             ) as date
         ) as activity_date
-    from (select min(activity_date) as first_activity_date from active_days) as bounds
+    from (
+        -- when incremental, of every learner-day: the days read may start later
+        select min(activity_date) as first_activity_date
+        from {{ fact if seen else 'active_days' }}
+        {%- if seen %}
+        where not is_removed
+        {%- endif %}
+    ) as bounds
     where first_activity_date is not null
 
 ),
@@ -187,6 +229,9 @@ final as (
             daily_active_learners / nullif(monthly_active_learners, 0) as double
         ) as stickiness
     from running
+    {%- if seen %}
+    where {{ within_dates_of('activity_date', recomputed_dates) }}
+    {%- endif %}
 
 )
 
