@@ -73,7 +73,8 @@ def _without_row_ids(db) -> dict[str, list[tuple]]:
         db,
         "select table_name, string_agg(column_name, ', ' order by ordinal_position) "
         "from information_schema.columns where table_schema = 'analytics' "
-        "and column_name not in ('raw_row_id', 'changed_at') group by table_name",
+        "and column_name not in ('raw_row_id', 'changed_at', 'learner_days_changed_at') "
+        "group by table_name",
     )
     return {
         name: query(db, f"select {columns} from analytics.{name} order by all")
