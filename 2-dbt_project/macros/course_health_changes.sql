@@ -19,7 +19,7 @@
         The newest changed_at of the learner-day fact this mart has read, as a SQL literal, or
         none when it must rebuild in full (see the header).
     -#}
-    {%- if not execute or not is_incremental() -%}
+    {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set table = adapter.get_relation(this.database, this.schema, 'incremental_watermarks') -%}
@@ -57,7 +57,7 @@
 
 {% macro reset_course_health_when_rebuilt() -%}
     {#- Pre-hook: empty the mart when this run rebuilds it in full (see the header). -#}
-    {%- if execute and is_incremental() and course_health_watermark() is none -%}
+    {%- if execute and this is not none and is_incremental() and course_health_watermark() is none -%}
         {% do log(this ~ ": no usable watermark, as_of_date moved back, the learner days were rebuilt, the first week moved or a course left the catalogue - rebuilding it in full", info=true) %}
         delete from {{ this }}
     {%- endif -%}
@@ -71,7 +71,7 @@
         that replaces the table; null if that table is not found).
     -#}
     {%- set written = this -%}
-    {%- if execute and is_incremental() and not flags.FULL_REFRESH -%}
+    {%- if execute and this is not none and is_incremental() and not flags.FULL_REFRESH -%}
         {%- set temporary = run_query(
             "select table_name from duckdb_tables() where temporary and table_name like '"
             ~ this.identifier ~ "__dbt_tmp%' order by table_name desc limit 1"
