@@ -3,56 +3,34 @@
 
     The mart keeps, in the bookkeeping table incremental_watermarks (outside its contract and
     its CSV), the newest changed_at of fct_learner_course_days it has read and the as_of_date
-    it was built at (a post-hook, in the model's transaction). A run recomputes the course x
+    it was built at (a post-hook, in the model's transaction; read and written by the macros
+    of learner_day_changes.sql, as the other two marts do). A run recomputes the course x
     weeks that what changed since then reaches (course_health_changed_weeks), deletes and
     inserts them, and restamps as_of_date on the rest. It rebuilds in full when it has no
     watermark, when as_of_date moved backwards, when the fact was rebuilt (no row as old as
     the watermark), when the first week moved, or when a course left the catalogue.
 #}
 
-{% macro course_health_watermarks() -%}
-    {{ this.database }}.{{ this.schema }}.incremental_watermarks
-{%- endmacro %}
-
 {% macro course_health_watermark() -%}
     {#-
         The newest changed_at of the learner-day fact this mart has read, as a SQL literal, or
-        none when it must rebuild in full (see the header).
+        none when it must rebuild in full (see the header): learner_days_seen's rules, and the
+        first week moved or a course left the catalogue.
     -#}
-    {%- if not execute or this is none or not is_incremental() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set table = adapter.get_relation(this.database, this.schema, 'incremental_watermarks') -%}
-    {%- if table is none -%}
-        {{ return(none) }}
-    {%- endif -%}
     {%- set learner_days = ref('fct_learner_course_days') -%}
-    {%- set sql -%}
-        select
-            strftime(seen.learner_days_changed_at, '%Y-%m-%d %H:%M:%S.%f'),
-            seen.as_of_date > {{ as_of_date() }}
-            or not exists (
-                select 1 from {{ learner_days }}
-                where changed_at <= seen.learner_days_changed_at
-            )
-            or (select min(week_start) from {{ this }}) is distinct from (
-                select cast(date_trunc('week', min(activity_date)) as date)
-                from {{ learner_days }}
-                where not is_removed
-            )
-            or exists (
-                select course_id from {{ this }}
-                except
-                select course_id from {{ ref('dim_courses') }}
-            )
-        from {{ course_health_watermarks() }} as seen
-        where seen.model_name = '{{ this.identifier }}'
+    {%- set first_week_moved_or_course_gone -%}
+        (select min(week_start) from {{ this }}) is distinct from (
+            select cast(date_trunc('week', min(activity_date)) as date)
+            from {{ learner_days }}
+            where not is_removed
+        )
+        or exists (
+            select course_id from {{ this }}
+            except
+            select course_id from {{ ref('dim_courses') }}
+        )
     {%- endset -%}
-    {%- set rows = run_query(sql).rows -%}
-    {%- if rows | length == 0 or rows[0][0] is none or rows[0][1] -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return("cast('" ~ rows[0][0] ~ "' as timestamp)") }}
+    {{ return(learner_days_seen(learner_days, first_week_moved_or_course_gone)) }}
 {%- endmacro %}
 
 {% macro reset_course_health_when_rebuilt() -%}
@@ -79,18 +57,10 @@
         {%- set written = temporary[0] if temporary | length == 1 else none -%}
     {%- endif -%}
     update {{ this }} set as_of_date = {{ as_of_date() }} where as_of_date != {{ as_of_date() }};
-    create table if not exists {{ course_health_watermarks() }} (
-        model_name varchar primary key,
-        learner_days_changed_at timestamp,
-        as_of_date date,
-        rows_written bigint
-    );
-    insert or replace into {{ course_health_watermarks() }}
-    select
-        '{{ this.identifier }}',
-        (select max(changed_at) from {{ ref('fct_learner_course_days') }}),
-        {{ as_of_date() }},
-        {{ '(select count(*) from ' ~ written ~ ')' if written is not none else 'null' }}
+    {{ remember_learner_days_seen(
+        ref('fct_learner_course_days'),
+        '(select count(*) from ' ~ written ~ ')' if written is not none else 'null'
+    ) }}
 {%- endmacro %}
 
 {% macro course_health_changed_weeks(watermark, course_weeks, learner_steps, first_active_weeks) -%}

@@ -125,19 +125,23 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro remember_learner_days_seen(learner_days) -%}
-    {#- Post-hook, in the model's transaction: the watermark of this mart (see the header). -#}
+{% macro remember_learner_days_seen(learner_days, rows_written='null') -%}
+    {#-
+        Post-hook, in the model's transaction: the watermark of this mart (see the header);
+        `rows_written`: SQL for the rows the run wrote, where the mart records it.
+    -#}
     create table if not exists {{ watermarks_table() }} (
         model_name varchar primary key,
         learner_days_changed_at timestamp,
         as_of_date date,
-        rows_written bigint  -- recorded by mart_course_health_weekly only
+        rows_written bigint
     );
-    insert or replace into {{ watermarks_table() }} (model_name, learner_days_changed_at, as_of_date)
+    insert or replace into {{ watermarks_table() }}
     select
         '{{ this.identifier }}',
         (select max(changed_at) from {{ learner_days }}),
-        {{ as_of_date() }}
+        {{ as_of_date() }},
+        {{ rows_written }}
 {%- endmacro %}
 
 {% macro learner_dates_changed_since(learner_days, seen) -%}
