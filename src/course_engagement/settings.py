@@ -25,6 +25,7 @@ MEMORY_LIMIT_ENV = "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
 TEMP_DIR_ENV = "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR"
 MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
+RAW_ZONE_ENV = "COURSE_ENGAGEMENT_RAW_ZONE"  # unset: the loader writes no raw zone
 # read by publishing.quality; validated here so a bad one stops the run before it starts
 # Courses and learners may honestly shrink a little; cumulative totals never fall honestly.
 DEFAULT_MAX_LOSS_SHARES = {
@@ -122,6 +123,22 @@ def check_database_path(path: Path, name: str = DB_ENV) -> Path:
     return path
 
 
+def check_raw_zone(path: Path, name: str = RAW_ZONE_ENV) -> Path:
+    """`path` resolved, or a SettingsError when it is relative: Spark and dbt read the zone
+    from their own working folders, so a relative root would name another folder there."""
+    if not path.is_absolute():
+        raise SettingsError(
+            f"{name}={str(path)!r} is a relative path; the raw zone is read by other processes "
+            f"from other folders, so give an absolute one, e.g. {name}={Path.cwd() / path}"
+        )
+    return path.resolve()
+
+
+def _raw_zone_from_env() -> Path | None:
+    value = os.environ.get(RAW_ZONE_ENV, "")
+    return check_raw_zone(Path(value).expanduser()) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings; build one with `Settings.from_env()`."""
@@ -137,6 +154,7 @@ class Settings:
     duckdb_threads: int
     duckdb_temp_dir: Path
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
+    raw_zone: Path | None = None  # the Parquet copy of raw.* (ingest/raw_zone.py); None: none
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -158,6 +176,7 @@ class Settings:
             duckdb_threads=_threads_from_env(THREADS_ENV, DEFAULT_DUCKDB_THREADS),
             duckdb_temp_dir=_path_from_env(TEMP_DIR_ENV, db_path.parent / DUCKDB_TEMP_DIR_NAME),
             max_reject_share=share_from_env(MAX_REJECT_SHARE_ENV, DEFAULT_MAX_REJECT_SHARE),
+            raw_zone=_raw_zone_from_env(),
         )
 
     @property
