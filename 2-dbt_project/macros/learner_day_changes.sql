@@ -12,6 +12,10 @@
     rebuilt (no row older than the watermark), or when its own check says so. Inputs without
     changed_at are compared at a small grain with what the mart saw last run
     (incremental_key_fingerprints: one fingerprint per key, e.g. per cohort its members).
+
+    On an engine where every build rebuilds the marts in full (rebuilt_every_run: Spark, for
+    now; macros/cross_engine/incremental_config.sql) no run reads a watermark or a fingerprint,
+    so the post-hooks write none: they are DuckDB DML (insert or replace, update).
 #}
 
 {% macro learner_days_run_at() -%}
@@ -130,6 +134,9 @@
         Post-hook, in the model's transaction: the watermark of this mart (see the header);
         `rows_written`: SQL for the rows the run wrote, where the mart records it.
     -#}
+    {%- if rebuilt_every_run() -%}
+        {{ return('') }}
+    {%- endif -%}
     create table if not exists {{ watermarks_table() }} (
         model_name varchar primary key,
         learner_days_changed_at timestamp,
@@ -157,15 +164,9 @@
         `dates_sql` (a query of one date column) returns.
     -#}
     select distinct
-        cast(
-            unnest(
-                generate_series(
-                    cast(reached.from_date - {{ days_before }} as timestamp),
-                    cast(reached.from_date + {{ days_after }} as timestamp),
-                    interval 1 day
-                )
-            ) as date
-        ) as reached_date
+        {{ date_series(
+            'reached.from_date - ' ~ days_before, 'reached.from_date + ' ~ days_after
+        ) }} as reached_date
     from ({{ dates_sql }}) as reached (from_date)
     where reached.from_date is not null
 {%- endmacro %}
@@ -176,15 +177,9 @@
         query; as_of_date when none): the new keys.
     -#}
     select
-        cast(
-            unnest(
-                generate_series(
-                    cast(({{ last_date_sql }}) + 1 as timestamp),
-                    cast(({{ until_sql or as_of_date() }}) as timestamp),
-                    interval 1 day
-                )
-            ) as date
-        ) as new_date
+        {{ date_series(
+            '(' ~ last_date_sql ~ ') + 1', '(' ~ (until_sql or as_of_date()) ~ ')'
+        ) }} as new_date
 {%- endmacro %}
 
 {% macro key_fingerprints_table() -%}
@@ -198,8 +193,8 @@
         set collides with probability 2^-64).
     -#}
     select
-        cast(key as varchar) as key,
-        hash(count(*), bit_xor(hash(member_id))) as fingerprint
+        cast(key as string) as key,
+        {{ row_hash(['count(*)', 'bit_xor(' ~ row_hash(['member_id']) ~ ')']) }} as fingerprint
     from ({{ members_sql }}) as members (key, member_id)
     where key is not null
     group by key
@@ -219,8 +214,8 @@
     full outer join (
         {%- if table is none %}
         select
-            cast(null as varchar) as key,
-            cast(null as ubigint) as fingerprint
+            cast(null as string) as key,
+            cast(null as {{ hash_type() }}) as fingerprint
         where false
         {%- else %}
         select
@@ -236,10 +231,13 @@
 
 {% macro remember_key_fingerprints(members_sql) -%}
     {#- Post-hook, in the model's transaction: the fingerprints this mart saw (see the header). -#}
+    {%- if rebuilt_every_run() -%}
+        {{ return('') }}
+    {%- endif -%}
     create table if not exists {{ key_fingerprints_table() }} (
         model_name varchar,
         key varchar,
-        fingerprint ubigint
+        fingerprint {{ hash_type() }}
     );
     delete from {{ key_fingerprints_table() }}
     where model_name = '{{ this.identifier }}';
