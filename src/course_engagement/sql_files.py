@@ -19,6 +19,11 @@ def quote_identifier(name: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
 
 
+def quote_literal(text: str) -> str:
+    """`text` as a DuckDB string literal, for the few places a parameter cannot go (COPY TO)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 @cache
 def _text(path: Path) -> str:
     return path.read_text()
