@@ -269,3 +269,18 @@ def test_the_engine_variable_reaches_dbt(env):
     env.setenv(ENGINE_ENV, "spark")
     assert Settings.from_env().dbt_env()[ENGINE_ENV] == "spark"
     assert os.environ[ENGINE_ENV] == "spark"
+
+
+def test_loading_for_spark_writes_the_raw_zone_beside_the_database(env, tmp_path, capsys):
+    db = tmp_path / "db" / "course.duckdb"
+    sample = Settings.from_env().repo_root / "data"
+    assert cli.main(["load", "--engine", "spark", "--data-dir", str(sample), "--db", str(db)]) == 0
+    zone = tmp_path / "db" / "raw_zone"
+    with duckdb.connect(str(db), read_only=True) as con:
+        courses = con.execute("select count(*) from raw.courses").fetchone()[0]
+    with duckdb.connect() as con:
+        zone_courses = con.execute(
+            f"select count(*) from '{zone / 'courses' / 'data.parquet'}'"
+        ).fetchone()[0]
+    assert zone_courses == courses == 60
+    assert not (tmp_path / "db" / "spark_warehouse").exists()  # dbt creates it, not the loader

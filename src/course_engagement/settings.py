@@ -30,6 +30,7 @@ MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
 # folders beside the DuckDB file, which keeps the loader's audit and the run history.
 ENGINE_ENV = "COURSE_ENGAGEMENT_ENGINE"
 ENGINES = ("duckdb", "spark")
+# unset: the DuckDB engine's loader writes no raw zone, the Spark engine's writes RAW_ZONE_DIR_NAME
 RAW_ZONE_ENV = "COURSE_ENGAGEMENT_RAW_ZONE"
 SPARK_WAREHOUSE_ENV = "COURSE_ENGAGEMENT_SPARK_WAREHOUSE"
 RAW_ZONE_DIR_NAME = "raw_zone"
@@ -144,6 +145,22 @@ def check_database_path(path: Path, name: str = DB_ENV) -> Path:
     return path
 
 
+def check_raw_zone(path: Path, name: str = RAW_ZONE_ENV) -> Path:
+    """`path` resolved, or a SettingsError when it is relative: Spark and dbt read the zone
+    from their own working folders, so a relative root would name another folder there."""
+    if not path.is_absolute():
+        raise SettingsError(
+            f"{name}={str(path)!r} is a relative path; the raw zone is read by other processes "
+            f"from other folders, so give an absolute one, e.g. {name}={Path.cwd() / path}"
+        )
+    return path.resolve()
+
+
+def _raw_zone_from_env() -> Path | None:
+    value = os.environ.get(RAW_ZONE_ENV, "")
+    return check_raw_zone(Path(value).expanduser()) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings; build one with `Settings.from_env()`."""
@@ -160,8 +177,7 @@ class Settings:
     duckdb_temp_dir: Path
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
     engine: str = ENGINES[0]
-    # None: no raw zone is written (the DuckDB engine's default)
-    raw_zone: Path | None = None
+    raw_zone: Path | None = None  # the Parquet copy of raw.* (ingest/raw_zone.py); None: none
     spark_warehouse: Path | None = None  # set with the Spark engine
 
     @classmethod
@@ -173,7 +189,7 @@ class Settings:
             share_from_env(name, DEFAULT_MAX_LOSS_SHARES[name])
         engine = engine_from_env(engine)
         spark = engine == "spark"
-        raw_zone = _path_from_env(RAW_ZONE_ENV, db_path.parent / RAW_ZONE_DIR_NAME)
+        raw_zone = _raw_zone_from_env() or (db_path.parent / RAW_ZONE_DIR_NAME if spark else None)
         warehouse = _path_from_env(SPARK_WAREHOUSE_ENV, db_path.parent / SPARK_WAREHOUSE_DIR_NAME)
         return cls(
             repo_root=root,
@@ -190,7 +206,7 @@ class Settings:
             duckdb_temp_dir=_path_from_env(TEMP_DIR_ENV, db_path.parent / DUCKDB_TEMP_DIR_NAME),
             max_reject_share=share_from_env(MAX_REJECT_SHARE_ENV, DEFAULT_MAX_REJECT_SHARE),
             engine=engine,
-            raw_zone=raw_zone if spark or os.environ.get(RAW_ZONE_ENV) else None,
+            raw_zone=raw_zone,
             spark_warehouse=warehouse if spark else None,
         )
 

@@ -10,6 +10,7 @@ in the key column, where it rejects the row.
 from __future__ import annotations
 
 from course_engagement.contract import BOOLEAN_SPELLINGS, RawTable
+from course_engagement.sql_files import quote_literal
 
 _SPELLINGS = list(BOOLEAN_SPELLINGS)
 MAX_QUOTED = 200  # characters of a rejected value quoted in its error
@@ -23,10 +24,6 @@ _EXPECTED = {
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def value_sql(column: str, kind: str) -> str:
@@ -48,7 +45,7 @@ def _exact_sql(column: str, kind: str) -> str | None:
     if kind == "DATE":
         return f"(length({text}) = 10 AND TRY_CAST({text} AS DATE)::VARCHAR = {text})"
     if kind == "BOOLEAN":
-        return f"{text} IN ({', '.join(_literal(s) for s in BOOLEAN_SPELLINGS)})"
+        return f"{text} IN ({', '.join(quote_literal(s) for s in BOOLEAN_SPELLINGS)})"
     raise ValueError(f"no exact text format for a {kind} column ({column}); add one here")
 
 
@@ -75,14 +72,18 @@ def _problem_sql(column: str, kind: str, is_key: bool) -> str | None:
     if not is_key and exact is None:
         return None
     empty = (
-        _literal(f'EMPTY KEY: column "{column}" is empty; a row without its key cannot be loaded')
+        quote_literal(
+            f'EMPTY KEY: column "{column}" is empty; a row without its key cannot be loaded'
+        )
         if is_key
         else "NULL"
     )
     if exact is None:
         return f"CASE WHEN {text} IS NULL THEN {empty} END"
-    prefix = _literal(f'CAST: Error when converting column "{column}". Could not convert string "')
-    suffix = _literal(f"\" to '{kind}' without changing it; {_EXPECTED[kind]}")
+    prefix = quote_literal(
+        f'CAST: Error when converting column "{column}". Could not convert string "'
+    )
+    suffix = quote_literal(f"\" to '{kind}' without changing it; {_EXPECTED[kind]}")
     return (
         f"CASE WHEN {text} IS NULL THEN {empty} WHEN {exact} THEN NULL "
         f"ELSE {prefix} || {_shown(text)} || {suffix} END"
@@ -112,7 +113,7 @@ def problems_select(table: RawTable, relation: str) -> str:
     )
     error = ", ".join(f"_problem_{i}" for i in range(len(problems)))
     columns = ", ".join(
-        f"CASE WHEN _problem_{i} IS NOT NULL THEN {_literal(name)} END"
+        f"CASE WHEN _problem_{i} IS NOT NULL THEN {quote_literal(name)} END"
         for i, (name, _) in enumerate(problems)
     )
     return (

@@ -6,12 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from course_engagement.ingest import event_files
+from course_engagement.ingest import event_files, raw_zone
 from course_engagement.ingest.load_error import LoadError
 from course_engagement.ingest.loader import append, load
 from course_engagement.settings import (
     DEFAULT_MAX_REJECT_SHARE,
+    ENGINE_ENV,
+    ENGINES,
     MAX_REJECT_SHARE_ENV,
+    RAW_ZONE_ENV,
     Settings,
     SettingsError,
     check_database_path,
@@ -77,27 +80,56 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
             f"(default: {DEFAULT_MAX_REJECT_SHARE}, env {MAX_REJECT_SHARE_ENV})"
         ),
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help=(
+            "the engine the data is loaded for: spark also writes the raw zone, by default "
+            f"beside the database (default: env {ENGINE_ENV}, else duckdb)"
+        ),
+    )
+    parser.add_argument(
+        "--raw-zone",
+        type=lambda value: Path(value).expanduser().resolve(),
+        default=settings.raw_zone,
+        metavar="PATH",
+        help=(
+            "after the load, make the Parquet files under this folder equal the raw tables "
+            f"(the Spark engine reads them; default: %(default)s, env {RAW_ZONE_ENV})"
+        ),
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser(Settings.from_env()).parse_args(argv)
+        engine = argparse.ArgumentParser(add_help=False)
+        engine.add_argument("--engine", choices=ENGINES)
+        settings = Settings.from_env(engine=engine.parse_known_args(argv)[0].engine)
+        args = _parser(settings).parse_args(argv)
         check_database_path(args.db.expanduser(), "--db")
         if args.append:
-            outcomes = append(args.append, args.db, max_reject_share=args.max_reject_share)
+            outcomes = append(
+                args.append,
+                args.db,
+                max_reject_share=args.max_reject_share,
+                raw_zone=args.raw_zone,
+            )
         else:
             outcomes = load(
                 args.data_dir,
                 args.db,
                 max_reject_share=args.max_reject_share,
                 drop_missing_day_files=args.drop_missing_day_files,
+                raw_zone=args.raw_zone,
             )
     except (LoadError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for outcome in outcomes:
         print(outcome.summary())
+    if args.raw_zone is not None:
+        print(raw_zone.summary(args.raw_zone))
     for path in args.append or []:
         if path.resolve().parent != args.data_dir.resolve():
             print(

@@ -21,6 +21,7 @@ from course_engagement.ingest.file_checks import check_csv_header, check_parquet
 from course_engagement.ingest.file_load import FileAudit, load_one
 from course_engagement.ingest.line_accounting import ByteScan
 from course_engagement.ingest.load_error import LoadError
+from course_engagement.ingest.raw_zone import RawZoneError, zone_writer
 from course_engagement.ingest.sources import (
     AUDIT_TABLE,
     DAY_FILE_NAME,
@@ -63,15 +64,19 @@ def load(
     *,
     max_reject_share: float | None = None,
     drop_missing_day_files: bool = False,
+    raw_zone: Path | None = None,
 ) -> list[FileAudit | event_files.DroppedFile]:
     """Load the four raw files, then every events day file, into `raw.*` in one transaction.
 
-    `max_reject_share` defaults to COURSE_ENGAGEMENT_MAX_REJECT_SHARE or 5%. Raises LoadError on
-    any structural problem, on two events files with the same content, and on an events file
-    in raw.events that the folder lacks unless `drop_missing_day_files` (then reported as a
-    `DroppedFile`); the database is then unchanged.
+    `max_reject_share` defaults to COURSE_ENGAGEMENT_MAX_REJECT_SHARE or 5%; `raw_zone` to
+    COURSE_ENGAGEMENT_RAW_ZONE (unset: no zone), written after the commit (ingest.raw_zone).
+    Raises LoadError on any structural problem, on two events files with the same content, and
+    on an events file in raw.events that the folder lacks unless `drop_missing_day_files` (then
+    reported as a `DroppedFile`); the database is then unchanged. A failure to write the zone
+    raises RawZoneError; the load is then committed and the zone as before.
     """
     share_limit = _share_limit(max_reject_share)
+    after_commit = zone_writer(_zone_root(raw_zone))
     sources = find_sources(data_dir)
     for source in sources:
         if not source.is_parquet:
@@ -92,12 +97,18 @@ def load(
             if problem := event_files.duplicate_content(events, _sha256_of(scans)):
                 raise LoadError(problem)
             return _load_in_transaction(
-                db_path, sources, scans, share_limit, loaded_at, drop_missing_day_files
+                db_path,
+                sources,
+                scans,
+                share_limit,
+                loaded_at,
+                drop_missing_day_files,
+                after_commit,
             )
-        except BaseException:
+        except BaseException as exc:
             for future in scans.values():
                 future.cancel()
-            if not db_existed:
+            if not db_existed and not isinstance(exc, RawZoneError):  # a zone error: committed
                 remove_database(db_path)
             raise
 
@@ -122,11 +133,16 @@ def _load_in_transaction(
     share_limit: float,
     loaded_at: datetime,
     drop_missing_day_files: bool,
+    after_commit: Callable[[duckdb.DuckDBPyConnection], object] | None,
 ) -> list[FileAudit | event_files.DroppedFile]:
-    with transaction(db_path) as con:
+    with transaction(db_path, after_commit) as con:
         dropped = _missing_event_files(con, sources, scans, drop_missing_day_files)
         audits = _load_sources(con, sources, scans, share_limit, loaded_at)
     return [*audits, *dropped]
+
+
+def _zone_root(raw_zone: Path | None) -> Path | None:
+    return raw_zone if raw_zone is not None else Settings.from_env().raw_zone
 
 
 def _missing_event_files(
@@ -218,16 +234,21 @@ def _number_event_batches(
 
 
 def append(
-    paths: Sequence[Path], db_path: Path, *, max_reject_share: float | None = None
+    paths: Sequence[Path],
+    db_path: Path,
+    *,
+    max_reject_share: float | None = None,
+    raw_zone: Path | None = None,
 ) -> list[FileAudit | AlreadyLoaded]:
     """Add day files (`raw_events_<date>.csv`) to `raw.events` of an already loaded database.
 
     One transaction for all files, in date order. A file whose sha256 is already in
     `raw.events` comes back as `AlreadyLoaded` and adds nothing. Raises LoadError (the database
     unchanged) on a bad name or header, a name already loaded with other content, a database
-    without loaded events, or a reject share above the limit.
+    without loaded events, or a reject share above the limit. The raw zone as in `load`.
     """
     share_limit = _share_limit(max_reject_share)
+    after_commit = zone_writer(_zone_root(raw_zone))
     sources = _day_sources(paths)
     if not db_path.exists():
         raise LoadError(
@@ -236,7 +257,7 @@ def append(
         )
     scans = {source.path: line_accounting.scan_bytes(source.path) for source in sources}
 
-    with transaction(db_path) as con:
+    with transaction(db_path, after_commit) as con:
         outcomes, to_load = _plan_append(con, db_path, sources, scans)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         futures = {path: _done(scan) for path, scan in scans.items()}

@@ -4,7 +4,7 @@ a failed load leaves the database exactly as it was (a file it created is remove
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -55,10 +55,13 @@ def _remove_empty_wal(db_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def transaction(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(
+    db_path: Path, after_commit: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """One transaction on `db_path` with the loader's own tables (bookkeeping_tables.sql):
     committed when the block ends, rolled back on any exception; an empty `.wal` it leaves is
-    removed either way."""
+    removed either way. `after_commit` runs on the committed database while it is still held
+    (the raw zone is written there, so no other load can come between)."""
     try:
         with _connect(db_path) as con:
             con.begin()
@@ -69,6 +72,8 @@ def transaction(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             except BaseException:
                 _rollback(con)
                 raise
+            if after_commit is not None:
+                after_commit(con)
     finally:
         _remove_empty_wal(db_path)
 

@@ -70,7 +70,8 @@ def load_raw(settings: Settings) -> dict[str, int]:
     if settings.engine == "spark":
         print(f"Spark engine: {spark_engine.require_java()}")
     try:
-        audits = loader.load(settings.data_dir, settings.db_path)
+        # the raw zone too when the engine is Spark (or COURSE_ENGAGEMENT_RAW_ZONE is set)
+        audits = loader.load(settings.data_dir, settings.db_path, raw_zone=settings.raw_zone)
     except loader.LoadError as error:
         # A file problem will not heal on retry; a database held by another process will.
         if warehouse.is_lock_conflict(error.__context__):
