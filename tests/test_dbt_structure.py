@@ -397,7 +397,7 @@ HEALTH_MART_COLUMNS = {
     "videos_completed": ("bigint", "course_health_videos_completed"),
     "active_learners_baseline": ("double", "course_health_active_learners_baseline"),
     "active_learners_change": ("double", "course_health_active_learners_change"),
-    "health_status": ("varchar", "course_health_status"),
+    "health_status": ("string", "course_health_status"),
     "as_of_date": ("date", "as_of_date"),
 }
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_harness import LAYERS, REPO_ROOT, CommandResult, DbtRun
+from dbt_harness import LAYERS, MART_KEYS, REPO_ROOT, CommandResult, DbtRun
 
 from course_engagement.ingest.load_cli import main
 from course_engagement.ingest.loader import load
@@ -43,14 +43,7 @@ MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
 END = dt.date.fromisoformat(MANIFEST["end_date"])
 DAY_BEFORE = END - dt.timedelta(days=1)
 DAY_FILE = f"raw_events_{END.isoformat()}.csv"
-MARTS = (
-    "mart_course_engagement",
-    "mart_data_quality",
-    "mart_event_reconciliation",
-    "mart_active_learners_daily",
-    "mart_cohort_retention_weekly",
-    "mart_course_health_weekly",
-)
+MARTS = tuple(MART_KEYS)
 # the conformed core the marts read (models/intermediate/core), rebuilt every run
 CORE = ("dim_courses", "dim_users", "fct_enrolments")
 # each incremental model, and its bookkeeping columns (how a row got there, not what it says)

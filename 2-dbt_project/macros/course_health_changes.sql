@@ -48,6 +48,9 @@
         the run wrote (its temporary table's, dbt's `<model>__dbt_tmp...`; every row on a build
         that replaces the table; null if that table is not found).
     -#}
+    {%- if not keeps_incremental_bookkeeping() -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- set written = this -%}
     {%- if execute and this is not none and is_incremental() and not flags.FULL_REFRESH -%}
         {%- set temporary = run_query(

@@ -130,6 +130,9 @@
         Post-hook, in the model's transaction: the watermark of this mart (see the header);
         `rows_written`: SQL for the rows the run wrote, where the mart records it.
     -#}
+    {%- if not keeps_incremental_bookkeeping() -%}
+        {{ return('') }}
+    {%- endif -%}
     create table if not exists {{ watermarks_table() }} (
         model_name varchar primary key,
         learner_days_changed_at timestamp,
@@ -157,15 +160,9 @@
         `dates_sql` (a query of one date column) returns.
     -#}
     select distinct
-        cast(
-            unnest(
-                generate_series(
-                    cast(reached.from_date - {{ days_before }} as timestamp),
-                    cast(reached.from_date + {{ days_after }} as timestamp),
-                    interval 1 day
-                )
-            ) as date
-        ) as reached_date
+        {{ date_series(
+            'reached.from_date - ' ~ days_before, 'reached.from_date + ' ~ days_after
+        ) }} as reached_date
     from ({{ dates_sql }}) as reached (from_date)
     where reached.from_date is not null
 {%- endmacro %}
@@ -176,15 +173,9 @@
         query; as_of_date when none): the new keys.
     -#}
     select
-        cast(
-            unnest(
-                generate_series(
-                    cast(({{ last_date_sql }}) + 1 as timestamp),
-                    cast(({{ until_sql or as_of_date() }}) as timestamp),
-                    interval 1 day
-                )
-            ) as date
-        ) as new_date
+        {{ date_series(
+            '(' ~ last_date_sql ~ ') + 1', '(' ~ (until_sql or as_of_date()) ~ ')'
+        ) }} as new_date
 {%- endmacro %}
 
 {% macro key_fingerprints_table() -%}
@@ -198,8 +189,8 @@
         set collides with probability 2^-64).
     -#}
     select
-        cast(key as varchar) as key,
-        hash(count(*), bit_xor(hash(member_id))) as fingerprint
+        cast(key as string) as key,
+        {{ fingerprint_hash('count(*), bit_xor(' ~ fingerprint_hash('member_id') ~ ')') }} as fingerprint
     from ({{ members_sql }}) as members (key, member_id)
     where key is not null
     group by key
@@ -219,8 +210,8 @@
     full outer join (
         {%- if table is none %}
         select
-            cast(null as varchar) as key,
-            cast(null as ubigint) as fingerprint
+            cast(null as string) as key,
+            cast(null as {{ fingerprint_type() }}) as fingerprint
         where false
         {%- else %}
         select
@@ -236,10 +227,13 @@
 
 {% macro remember_key_fingerprints(members_sql) -%}
     {#- Post-hook, in the model's transaction: the fingerprints this mart saw (see the header). -#}
+    {%- if not keeps_incremental_bookkeeping() -%}
+        {{ return('') }}
+    {%- endif -%}
     create table if not exists {{ key_fingerprints_table() }} (
         model_name varchar,
         key varchar,
-        fingerprint ubigint
+        fingerprint {{ fingerprint_type() }}
     );
     delete from {{ key_fingerprints_table() }}
     where model_name = '{{ this.identifier }}';

@@ -27,6 +27,15 @@ from course_engagement.ingest.loader import load
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"
 LAYERS = ("base", "intermediate", "marts")
+# every mart, and the columns of its key (one row per key)
+MART_KEYS = {
+    "mart_course_engagement": ("course_id",),
+    "mart_data_quality": ("defect",),
+    "mart_event_reconciliation": ("reason",),
+    "mart_active_learners_daily": ("activity_date",),
+    "mart_cohort_retention_weekly": ("cohort_week", "weeks_since_enrolment"),
+    "mart_course_health_weekly": ("course_id", "week_start"),
+}
 
 
 SESSION_SCRIPT = Path(__file__).with_name("dbt_session.py")

@@ -16,7 +16,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
+        incremental_strategy=incremental_strategy_for('merge'),
+        full_refresh=rebuilt_every_run(),
         unique_key=['user_id', 'course_id'],
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",

@@ -24,7 +24,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy_for('delete+insert'),
+        full_refresh=rebuilt_every_run(),
         unique_key='activity_date',
         on_schema_change='fail',
         pre_hook="{{ rebuild_unless_seen(ref('fct_learner_course_days'), first_active_date_moved_later()) }}",
@@ -75,16 +76,7 @@ windows as (
 
 dates as (
 
-    select
-        cast(
-            unnest(
-                generate_series(
-                    cast(first_activity_date as timestamp),
-                    cast({{ as_of_date() }} as timestamp),
-                    interval 1 day
-                )
-            ) as date
-        ) as activity_date
+    select {{ date_series('first_activity_date', as_of_date()) }} as activity_date
     from (
         -- when incremental, of every learner-day: the days read may start later
         select min(activity_date) as first_activity_date
@@ -128,7 +120,10 @@ interval_starts as (
         gaps.activity_date,
         case
             when gaps.previous_activity_date is null then 1
-            when gaps.activity_date - gaps.previous_activity_date > windows.window_days then 1
+            when
+                {{ days_between('gaps.previous_activity_date', 'gaps.activity_date') }}
+                > windows.window_days
+                then 1
             else 0
         end as starts_interval
     from gaps

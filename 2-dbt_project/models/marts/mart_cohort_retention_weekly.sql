@@ -20,7 +20,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy_for('delete+insert'),
+        full_refresh=rebuilt_every_run(),
         unique_key=['cohort_week', 'weeks_since_enrolment'],
         on_schema_change='fail',
         pre_hook="{{ rebuild_unless_seen(ref('fct_learner_course_days'), cohort_gone()) }}",
@@ -92,8 +93,9 @@ cohort_weeks as (
     select
         cohort_sizes.cohort_week,
         cohort_sizes.cohort_learners,
-        unnest(range(0, (as_of_week.week_start - cohort_sizes.cohort_week) // 7 + 1))
-            as weeks_since_enrolment
+        {{ integer_series(
+            '0', weeks_between('cohort_sizes.cohort_week', 'as_of_week.week_start')
+        ) }} as weeks_since_enrolment
     from cohort_sizes
     cross join as_of_week
 
@@ -133,7 +135,8 @@ member_weeks as (
     -- each cohort member's active weeks from their cohort week on
     select
         cohorts.cohort_week,
-        (active_weeks.activity_week - cohorts.cohort_week) // 7 as weeks_since_enrolment
+        {{ weeks_between('cohorts.cohort_week', 'active_weeks.activity_week') }}
+            as weeks_since_enrolment
     from active_weeks
     inner join cohorts
         on active_weeks.user_id = cohorts.user_id

@@ -40,10 +40,10 @@ final as (
 
     select
         cast(courses.course_id as bigint) as course_id,
-        cast(courses.course_title as varchar) as course_title,
-        cast(courses.category as varchar) as category,
-        cast(courses.level as varchar) as level,
-        cast(courses.publisher as varchar) as publisher,
+        cast(courses.course_title as string) as course_title,
+        cast(courses.category as string) as category,
+        cast(courses.level as string) as level,
+        cast(courses.publisher as string) as publisher,
         cast(coalesce(course_activity.learners, 0) as bigint) as learners,
         cast(coalesce(course_activity.active_learners, 0) as bigint) as active_learners,
         cast(coalesce(course_activity.active_learners_30d, 0) as bigint) as active_learners_30d,

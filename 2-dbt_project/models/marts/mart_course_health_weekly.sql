@@ -27,7 +27,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy_for('delete+insert'),
+        full_refresh=rebuilt_every_run(),
         unique_key=['course_id', 'week_start'],
         on_schema_change='fail',
         pre_hook="{{ reset_course_health_when_rebuilt() }}",
@@ -97,17 +98,15 @@ weeks as (
 
     -- every week from the first counted event's to as_of_date's, with or without activity
     select
-        cast(series.week_start as date) as week_start,
-        least(cast(series.week_start as date) + 6, {{ as_of_date() }}) as week_end_date
+        series.week_start,
+        least(series.week_start + 6, {{ as_of_date() }}) as week_end_date
     from (
-        select
-            unnest(generate_series(
-                cast(date_trunc('week', min(first_activity_date)) as timestamp),
-                cast({{ as_of_date() }} as timestamp),
-                interval 7 day
-            )) as week_start
-        from first_counted_days
-        having count(*) > 0
+        select {{ date_series('first_week_start', as_of_date(), 7) }} as week_start
+        from (
+            select cast(date_trunc('week', min(first_activity_date)) as date) as first_week_start
+            from first_counted_days
+        ) as bounds
+        where first_week_start is not null
     ) as series
 
 ),
@@ -217,9 +216,10 @@ day_gaps as (
         user_id,
         course_id,
         activity_date,
-        activity_date - lag(activity_date) over (
-            partition by user_id, course_id order by activity_date
-        ) as days_since_previous
+        {{ days_between(
+            'lag(activity_date) over (partition by user_id, course_id order by activity_date)',
+            'activity_date'
+        ) }} as days_since_previous
     from counted_days
 
 ),
@@ -414,7 +414,7 @@ final as (
                     <= {{ course_health_change('course_health_declining_change') }}
                     then 'declining'
                 else 'steady'
-            end as varchar
+            end as string
         ) as health_status,
         {{ as_of_date() }} as as_of_date
     from rated

@@ -19,14 +19,24 @@ users as (
 
 ),
 
+deletions as (
+
+    -- a column of its own before the window orders by it (Spark orders no window by an alias
+    -- of the same select)
+    select
+        *,
+        is_deleted or coalesce(user_state = 'deleted', false) as is_version_deleted
+    from users
+
+),
+
 versions as (
 
     select
         *,
-        is_deleted or coalesce(user_state = 'deleted', false) as is_version_deleted,
         row_number() over latest_first as version_rank,
         lag(updated_at) over latest_first as next_updated_at
-    from users
+    from deletions
     window latest_first as (
         partition by user_id
         order by
