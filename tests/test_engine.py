@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fake_marts import create_engagement_mart
+from fake_marts import TWO_COURSES, create_engagement_mart
 
 from course_engagement import cli
 from course_engagement.orchestration import dbt_runner, local_airflow, spark_engine
@@ -168,18 +168,6 @@ def test_spark_layers_build_the_spark_target_as_a_full_refresh(env, tmp_path):
 
 # --- Spark's marts read through DuckDB --------------------------------------------------------
 
-MART_ROWS = """
-    select * from (values
-        (2, '=Beta, with comma', 'Design', 'beginner', 'Pub', 0, 0, 0, 0, 0,
-         null::timestamp, null::timestamp, null::double, date '2026-10-31'),
-        (1, 'Alpha', 'Policy', 'advanced', 'Pub', 3, 2, 1, 4, 5,
-         timestamp '2026-01-02 03:04:05', timestamp '2026-10-30 23:59:59', 2 / 3,
-         date '2026-10-31')
-    ) t(course_id, course_title, category, level, publisher, learners,
-        active_learners, active_learners_30d, total_quizzes_completed,
-        total_videos_completed, first_activity, last_activity, engagement_rate, as_of_date)
-"""
-
 
 @pytest.fixture
 def both_engines(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -187,7 +175,7 @@ def both_engines(tmp_path: Path) -> tuple[Path, Path, Path]:
     columns where the contract says bigint) beside a DuckDB file holding only raw tables."""
     duck = tmp_path / "duck.duckdb"
     with duckdb.connect(str(duck)) as con:
-        create_engagement_mart(con, MART_ROWS)
+        create_engagement_mart(con, TWO_COURSES)
         con.execute("create schema raw")
         con.execute("create table raw.courses as select unnest([1, 2]) as course_id")
         folder = tmp_path / "warehouse" / "analytics.db" / "mart_course_engagement"
