@@ -1,9 +1,14 @@
 {#
     on-run-start: stop a build/run/test that points at a database without the raw tables,
     with a message that says what to do, instead of one "table does not exist" error per
-    base model.
+    base model. On Spark the raw tables are views over the raw zone, and the check is that the
+    zone has every folder (macros/cross_engine/raw_sources.sql).
 #}
 {% macro assert_raw_tables_loaded() %}
+    {{ return(adapter.dispatch('assert_raw_tables_loaded', 'course_engagement')()) }}
+{% endmacro %}
+
+{% macro default__assert_raw_tables_loaded() %}
     {%- if execute and flags.WHICH in ('build', 'run', 'test') and target.name != 'lint' -%}
         {%- set expected = ['users', 'courses', 'enrolments', 'events'] -%}
         {%- set found = run_query(

@@ -21,8 +21,8 @@
     {%- endif -%}
     {%- set ranges_sql -%}
         select
-            cast(min(day) as varchar) as first_day,
-            cast(max(day) + 1 as varchar) as day_after
+            cast(min(day) as string) as first_day,
+            cast(max(day) + 1 as string) as day_after
         from (
             select
                 day,

@@ -1,6 +1,7 @@
 {#
     Cleaning helpers for base models. "Whitespace" is spaces, tabs, carriage returns and
-    newlines (DuckDB's one-argument trim() removes spaces only).
+    newlines (DuckDB's one-argument trim() removes spaces only; trim_characters() is
+    macros/cross_engine/text.sql).
 #}
 
 {% macro whitespace_chars() -%}
@@ -9,12 +10,12 @@
 
 {% macro clean_text(column) -%}
     {#- Trimmed text; empty or blank becomes null. -#}
-    nullif(trim({{ column }}, {{ whitespace_chars() }}), '')
+    nullif({{ trim_characters(column, whitespace_chars()) }}, '')
 {%- endmacro %}
 
 {% macro clean_code(column) -%}
     {#- A categorical code: trimmed, lower-cased; empty or blank becomes null. -#}
-    lower(nullif(trim({{ column }}, {{ whitespace_chars() }}), ''))
+    lower({{ clean_text(column) }})
 {%- endmacro %}
 
 {% macro is_blank(column) -%}

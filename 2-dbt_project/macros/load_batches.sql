@@ -13,6 +13,10 @@
     reloaded history with other files. The model then empties itself (a pre-hook) and takes
     every batch - a full refresh nobody has to remember. `dbt build --full-refresh` does the
     same on purpose, e.g. after a change of logic.
+
+    On Spark every build of these models is a full refresh for now (their config:
+    incremental_strategy_for(), rebuilt_every_run(), macros/cross_engine/incremental_config.sql),
+    so is_incremental() is false there and none of this runs.
 #}
 
 {% macro load_batch_watermark() -%}

@@ -4,7 +4,7 @@ source as (
 
     select
         *,
-        rowid as raw_row_id
+        {{ raw_row_id() }} as raw_row_id
     from {{ source('raw', 'courses') }}
 
 ),

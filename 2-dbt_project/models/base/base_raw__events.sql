@@ -4,7 +4,7 @@ source as (
 
     select
         *,
-        rowid as raw_row_id
+        {{ raw_row_id() }} as raw_row_id
     from {{ source('raw', 'events') }}
 
 ),
@@ -32,15 +32,9 @@ renamed as (
         -- 64-bit hash is enough: it is only ever compared between rows of the same event id.
         load_batch_id,
         {{ is_code_variant('event_type', 'valid_event_types') }} as is_event_type_variant,
-        hash(
-            id,
-            user_id,
-            course_id,
-            event_type,
-            event_timestamp,
-            session_id,
-            metadata
-        ) as raw_row_hash
+        {{ row_hash([
+            'id', 'user_id', 'course_id', 'event_type', 'event_timestamp', 'session_id', 'metadata'
+        ]) }} as raw_row_hash
 
     from source
 

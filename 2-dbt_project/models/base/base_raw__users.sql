@@ -4,7 +4,7 @@ source as (
 
     select
         *,
-        rowid as raw_row_id
+        {{ raw_row_id() }} as raw_row_id
     from {{ source('raw', 'users') }}
 
 ),
@@ -17,15 +17,15 @@ renamed as (
         id as user_id,
 
         -- attributes
-        {{ clean_text('"fullName"') }} as full_name,
+        {{ clean_text(adapter.quote('fullName')) }} as full_name,
         {{ clean_text('email') }} as email,
         {{ clean_code('state') }} as user_state,
-        "isGovEmployee" as is_gov_employee,
+        {{ adapter.quote('isGovEmployee') }} as is_gov_employee,
         coalesce(deleted, false) as is_deleted,
 
         -- timestamps
-        "signupDate" as signed_up_date,
-        "updatedAt" as updated_at,
+        {{ adapter.quote('signupDate') }} as signed_up_date,
+        {{ adapter.quote('updatedAt') }} as updated_at,
 
         -- metadata: defects found on this row
         {{ is_blank('state') }} as is_user_state_empty,

@@ -19,7 +19,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
+        incremental_strategy=incremental_strategy_for('merge'),
+        full_refresh=rebuilt_every_run(),
         unique_key='event_date_key',
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced(changes_in=ref('int_events__deduplicated')) }}",
@@ -124,7 +125,7 @@ final as (
     select
         -- the merge key: a date, or 'none' for the events without a timestamp (a null key
         -- would never match its stored row)
-        coalesce(cast(event_date as varchar), 'none') as event_date_key,
+        coalesce(cast(event_date as string), 'none') as event_date_key,
         event_date,
         cast(event_count as bigint) as event_count,
         cast(exact_duplicate_row_count as bigint) as exact_duplicate_row_count,

@@ -17,7 +17,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
+        incremental_strategy=incremental_strategy_for('merge'),
+        full_refresh=rebuilt_every_run(),
         unique_key='event_id',
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced() }}",
@@ -53,12 +54,12 @@ stored as (
         cast(null as bigint) as event_id,
         cast(null as bigint) as user_id,
         cast(null as bigint) as course_id,
-        cast(null as varchar) as session_id,
-        cast(null as varchar) as event_type,
-        cast(null as varchar) as event_metadata,
+        cast(null as string) as session_id,
+        cast(null as string) as event_type,
+        cast(null as string) as event_metadata,
         cast(null as timestamp) as event_at,
-        cast(null as ubigint) as raw_row_hash,
-        cast(null as ubigint[]) as payload_hashes,
+        cast(null as {{ hash_type() }}) as raw_row_hash,
+        cast(null as {{ hash_list_type() }}) as payload_hashes,
         cast(null as bigint) as raw_row_count,
         cast(null as bigint) as exact_duplicate_row_count,
         cast(null as bigint) as conflicting_payload_count,
@@ -94,7 +95,7 @@ single_rows as (
         batch.event_metadata,
         batch.event_at,
         batch.raw_row_hash,
-        cast(null as ubigint[]) as payload_hashes,
+        cast(null as {{ hash_list_type() }}) as payload_hashes,
         cast(1 as bigint) as raw_row_count,
         batch.load_batch_id,
         'new_event' as payload_change,
@@ -103,10 +104,10 @@ single_rows as (
         cast(null as bigint) as previous_conflicting_payload_count,
         cast(null as bigint) as replaced_user_id,
         cast(null as bigint) as replaced_course_id,
-        cast(null as varchar) as replaced_event_type,
+        cast(null as string) as replaced_event_type,
         cast(null as timestamp) as replaced_event_at
     from batch
-    anti join compared_ids
+    {{ anti_join() }} compared_ids
         on batch.event_id = compared_ids.event_id
 
 ),
@@ -128,7 +129,7 @@ candidates as (
         max(batch.load_batch_id) as load_batch_id,
         false as is_stored
     from batch
-    semi join compared_ids
+    {{ semi_join() }} compared_ids
         on batch.event_id = compared_ids.event_id
     group by batch.event_id, batch.raw_row_hash
 
@@ -154,26 +155,15 @@ kept as (
 
     select
         event_id,
-        arg_min(
-            struct_pack(
-                raw_row_hash,
-                user_id,
-                course_id,
-                session_id,
-                event_type,
-                event_metadata,
-                event_at,
-                is_stored
-            ),
-            create_sort_key(
-                event_at, 'asc nulls last',
-                session_id, 'asc nulls last',
-                event_metadata, 'asc nulls last',
-                raw_row_hash, 'asc nulls last'
-            )
-        ) as payload,
+        {{ least_by(
+            [
+                'raw_row_hash', 'user_id', 'course_id', 'session_id', 'event_type',
+                'event_metadata', 'event_at', 'is_stored'
+            ],
+            ['event_at', 'session_id', 'event_metadata', 'raw_row_hash']
+        ) }} as payload,
         sum(raw_row_count) as new_row_count,
-        list(raw_row_hash) filter (where not is_stored) as new_hashes,
+        {{ list_of('raw_row_hash') }} filter (where not is_stored) as new_hashes,
         max(load_batch_id) as load_batch_id
     from candidates
     group by event_id
@@ -185,7 +175,7 @@ kept_payloads as (
     select
         kept.event_id,
         -- a struct unnests into its named fields
-        unnest(kept.payload),  -- noqa: AL03
+        {{ struct_fields('kept.payload') }},  -- noqa: AL03
         kept.new_row_count,
         kept.new_hashes,
         kept.load_batch_id
@@ -204,9 +194,10 @@ compared_rows as (
         kept.event_metadata,
         kept.event_at,
         kept.raw_row_hash,
-        list_sort(list_distinct(list_concat(
-            coalesce(stored.payload_hashes, [stored.raw_row_hash]), kept.new_hashes
-        ))) as payload_hashes,
+        {{ sorted_set_of(
+            'coalesce(stored.payload_hashes, ' ~ list_of_one('stored.raw_row_hash') ~ ')',
+            'kept.new_hashes'
+        ) }} as payload_hashes,
         cast(coalesce(stored.raw_row_count, 0) + kept.new_row_count as bigint) as raw_row_count,
         kept.load_batch_id,
         case
@@ -229,44 +220,44 @@ compared_rows as (
 
 ),
 
+deduplicated as (
+
+    -- the same columns in the same order
+    select * from single_rows
+    union all
+    select * from compared_rows
+
+),
+
 final as (
 
     select
-        * replace (
-            -- one payload: no list to store (the common case)
-            if(len(payload_hashes) = 1, null, payload_hashes) as payload_hashes
-        ),
-        cast(raw_row_count - coalesce(len(payload_hashes), 1) as bigint)
+        event_id,
+        user_id,
+        course_id,
+        session_id,
+        event_type,
+        event_metadata,
+        event_at,
+        raw_row_hash,
+        -- one payload: no list to store (the common case)
+        if({{ list_length('payload_hashes') }} = 1, null, payload_hashes) as payload_hashes,
+        raw_row_count,
+        cast(raw_row_count - coalesce({{ list_length('payload_hashes') }}, 1) as bigint)
             as exact_duplicate_row_count,
-        cast(coalesce(len(payload_hashes), 1) - 1 as bigint) as conflicting_payload_count
-    from (
-        select * from single_rows
-        union all by name
-        select * from compared_rows
-    ) as deduplicated
+        cast(coalesce({{ list_length('payload_hashes') }}, 1) - 1 as bigint)
+            as conflicting_payload_count,
+        load_batch_id,
+        payload_change,
+        previous_load_batch_id,
+        previous_exact_duplicate_row_count,
+        previous_conflicting_payload_count,
+        replaced_user_id,
+        replaced_course_id,
+        replaced_event_type,
+        replaced_event_at
+    from deduplicated
 
 )
 
-select
-    event_id,
-    user_id,
-    course_id,
-    session_id,
-    event_type,
-    event_metadata,
-    event_at,
-    raw_row_hash,
-    payload_hashes,
-    raw_row_count,
-    exact_duplicate_row_count,
-    conflicting_payload_count,
-    load_batch_id,
-    payload_change,
-    previous_load_batch_id,
-    previous_exact_duplicate_row_count,
-    previous_conflicting_payload_count,
-    replaced_user_id,
-    replaced_course_id,
-    replaced_event_type,
-    replaced_event_at
-from final
+select * from final

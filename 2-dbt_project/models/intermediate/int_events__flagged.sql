@@ -84,7 +84,30 @@ joined as (
 final as (
 
     select
-        * exclude (pair_exclusion_reason),
+        event_id,
+        user_id,
+        course_id,
+        session_id,
+        event_type,
+        event_metadata,
+        event_at,
+        raw_row_count,
+        exact_duplicate_row_count,
+        conflicting_payload_count,
+        load_batch_id,
+        is_unknown_type,
+        is_empty_timestamp,
+        is_future,
+        is_missing_user_or_course,
+        is_user_known,
+        is_course_known,
+        is_unknown_user,
+        is_unknown_course,
+        is_user_deleted,
+        is_user_flagged_deleted,
+        has_enrolment,
+        has_not_cancelled_enrolment,
+        is_before_enrolment,
         case
             when is_empty_timestamp then 'empty_timestamp'
             when is_future then 'future'

@@ -6,7 +6,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=incremental_strategy_for('append'),
+        full_refresh=rebuilt_every_run(),
         on_schema_change='fail',
         pre_hook="{{ reset_when_history_replaced() }}",
     )
