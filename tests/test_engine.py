@@ -147,15 +147,14 @@ def test_a_java_older_than_17_is_refused(env, tmp_path):
     assert spark_engine.require_java() == 'version "17.0'
 
 
-def test_spark_layers_build_the_spark_target_as_a_full_refresh(env, tmp_path):
+def test_spark_layers_build_the_spark_target(env, tmp_path):
     duckdb_command = dbt_runner.build_command("marts", DATE, Settings.from_env(), tmp_path)
     spark_settings = Settings.from_env(engine="spark")
     spark_command = dbt_runner.build_command("marts", DATE, spark_settings, tmp_path)
-    assert "--target" not in duckdb_command and "--full-refresh" not in duckdb_command
+    assert "--target" not in duckdb_command
     assert [c for c in spark_command if c not in duckdb_command] == [
         "--target",
         "spark",
-        "--full-refresh",
     ]
     # a full refresh takes every load batch, so its data tests check them all; the DuckDB file
     # (not even created here) is not asked which batches the models hold
