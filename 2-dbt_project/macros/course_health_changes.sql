@@ -48,7 +48,7 @@
         the run wrote (its temporary table's, dbt's `<model>__dbt_tmp...`; every row on a build
         that replaces the table; null if that table is not found).
     -#}
-    {%- if not keeps_incremental_bookkeeping() -%}
+    {%- if rebuilt_every_run() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set written = this -%}

@@ -12,6 +12,10 @@
     rebuilt (no row older than the watermark), or when its own check says so. Inputs without
     changed_at are compared at a small grain with what the mart saw last run
     (incremental_key_fingerprints: one fingerprint per key, e.g. per cohort its members).
+
+    On an engine where every build rebuilds the marts in full (rebuilt_every_run: Spark, for
+    now; macros/cross_engine/incremental_config.sql) no run reads a watermark or a fingerprint,
+    so the post-hooks write none: they are DuckDB DML (insert or replace, update).
 #}
 
 {% macro learner_days_run_at() -%}
@@ -130,7 +134,7 @@
         Post-hook, in the model's transaction: the watermark of this mart (see the header);
         `rows_written`: SQL for the rows the run wrote, where the mart records it.
     -#}
-    {%- if not keeps_incremental_bookkeeping() -%}
+    {%- if rebuilt_every_run() -%}
         {{ return('') }}
     {%- endif -%}
     create table if not exists {{ watermarks_table() }} (
@@ -190,7 +194,7 @@
     -#}
     select
         cast(key as string) as key,
-        {{ fingerprint_hash('count(*), bit_xor(' ~ fingerprint_hash('member_id') ~ ')') }} as fingerprint
+        {{ row_hash(['count(*)', 'bit_xor(' ~ row_hash(['member_id']) ~ ')']) }} as fingerprint
     from ({{ members_sql }}) as members (key, member_id)
     where key is not null
     group by key
@@ -211,7 +215,7 @@
         {%- if table is none %}
         select
             cast(null as string) as key,
-            cast(null as {{ fingerprint_type() }}) as fingerprint
+            cast(null as {{ hash_type() }}) as fingerprint
         where false
         {%- else %}
         select
@@ -227,13 +231,13 @@
 
 {% macro remember_key_fingerprints(members_sql) -%}
     {#- Post-hook, in the model's transaction: the fingerprints this mart saw (see the header). -#}
-    {%- if not keeps_incremental_bookkeeping() -%}
+    {%- if rebuilt_every_run() -%}
         {{ return('') }}
     {%- endif -%}
     create table if not exists {{ key_fingerprints_table() }} (
         model_name varchar,
         key varchar,
-        fingerprint {{ fingerprint_type() }}
+        fingerprint {{ hash_type() }}
     );
     delete from {{ key_fingerprints_table() }}
     where model_name = '{{ this.identifier }}';

@@ -70,10 +70,18 @@ class DbtRun:
     def target_path(self) -> Path:
         return self.run_dir / "target"
 
-    def dbt(self, *commands: list[str], as_of_date: str | None = None) -> list[CommandResult]:
+    def dbt(
+        self,
+        *commands: list[str],
+        as_of_date: str | None = None,
+        target: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> list[CommandResult]:
         """Run dbt commands (argument lists) on this database, from the repo root.
 
         All commands run in one child process that parses the project once (dbt_session.py).
+        `target`: a profiles.yml output other than dev (the parse uses it too); `env`: more
+        environment variables (the Spark target's raw zone and warehouse).
         Raises DbtFailed at the first command that fails.
         """
         common = [
@@ -88,10 +96,13 @@ class DbtRun:
         ]
         if as_of_date is not None:
             common += ["--vars", json.dumps({"as_of_date": as_of_date})]
+        if target is not None:
+            common += ["--target", target]
         request = json.dumps({"common": common, "commands": [list(c) for c in commands]})
         env = os.environ | {
             "COURSE_ENGAGEMENT_DB": str(self.db_path),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **(env or {}),
         }
         process = subprocess.run(
             [sys.executable, str(SESSION_SCRIPT), request],

@@ -178,9 +178,7 @@ all_counts as (
 defects as (
 
     -- a sum over no rows is 0 here (unpivot would drop a null)
-    unpivot (select coalesce(columns(*), 0) from all_counts)
-    on columns(*)
-    into name defect value defect_count
+    {{ unpivot_counts('all_counts', 'defect', 'defect_count') }}
 
 ),
 
@@ -189,8 +187,8 @@ final as (
     -- every class of the seed and every class counted here: a class missing on one side
     -- leaves a null entity or count, which the tests of this model fail on
     select
-        cast(coalesce(defects.defect, defect_classes.defect) as varchar) as defect,
-        cast(defect_classes.entity as varchar) as entity,
+        cast(coalesce(defects.defect, defect_classes.defect) as string) as defect,
+        cast(defect_classes.entity as string) as entity,
         cast(defects.defect_count as bigint) as defect_count,
         {{ as_of_date() }} as as_of_date
     from defects

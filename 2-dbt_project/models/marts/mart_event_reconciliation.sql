@@ -102,7 +102,7 @@ final as (
 
     select
         cast(reasons.reason_order as integer) as reason_order,
-        cast(reasons.reason as varchar) as reason,
+        cast(reasons.reason as string) as reason,
         cast(reasons.is_counted as boolean) as is_counted,
         cast(coalesce(reason_totals.event_rows, 0) as bigint) as event_rows,
         {{ as_of_date() }} as as_of_date
