@@ -2,7 +2,8 @@
 DuckDB engine publishes: every CSV report byte for byte, and the same daily page.
 
 Both runs go through Airflow on the committed sample, each with its own database and output
-folder (the Spark run's raw zone and warehouse beside its database, the defaults). Marked
+folder (the Spark run's raw zone and warehouse beside its database, the defaults) and Airflow
+home. Marked
 `spark`: it needs Java 17; without it the test fails saying so, it never skips.
 """
 
@@ -36,6 +37,9 @@ def runs(airflow_env, tmp_path_factory):
         with pytest.MonkeyPatch.context() as env:
             env.setenv("COURSE_ENGAGEMENT_DB", str(root / "pipeline.duckdb"))
             env.setenv("COURSE_ENGAGEMENT_OUTPUT_DIR", str(root / "output"))
+            # its own Airflow home: the report asset's URI is the output folder, and one metadata
+            # database takes one URI per asset name
+            env.setenv("AIRFLOW_HOME", str(root / "airflow_home"))
             for name in ("COURSE_ENGAGEMENT_RAW_ZONE", "COURSE_ENGAGEMENT_SPARK_WAREHOUSE"):
                 env.delenv(name, raising=False)
             assert run(["--engine", engine, "--date", DATE]) == 0
