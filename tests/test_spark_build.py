@@ -11,14 +11,13 @@ Needs Java 17 (marker `spark`; a missing Java fails, it is never skipped).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 from dbt_harness import REPO_ROOT, CommandResult, DbtFailed, DbtRun, load_into_new_db
+from spark_harness import require_java, spark_env, spark_table_rows
 from zone_copy import write_raw_zone
 
 pytestmark = pytest.mark.spark
@@ -47,17 +46,6 @@ SELECTION = [
 HASH_COLUMNS = ("raw_row_hash", "payload_hashes")
 
 
-def require_java() -> None:
-    """Fail (never skip) when there is no Java for Spark, saying how to get one."""
-    java_home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (java_home and Path(java_home, "bin/java").exists()):
-        pytest.fail(
-            "Spark needs Java 17 and there is none on PATH or in JAVA_HOME: install it "
-            "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME, then rerun "
-            "`uv run pytest -m spark`."
-        )
-
-
 @dataclass(frozen=True)
 class SparkBuild:
     duckdb_run: DbtRun
@@ -68,20 +56,10 @@ class SparkBuild:
 
     def spark_rows(self, table: str, order_by: str, columns: str = "*") -> list[tuple]:
         """The rows of a Spark table, read from its Parquet files in the warehouse."""
-        files = self.warehouse / "analytics.db" / table / "*.parquet"
-        with duckdb.connect() as con:
-            query = f"select {columns} from read_parquet('{files}') order by {order_by}"
-            return con.execute(query).fetchall()
+        return spark_table_rows(self.warehouse, table, columns, order_by)[1]
 
     def duckdb_rows(self, table: str, order_by: str, columns: str = "*") -> list[tuple]:
         return self.duckdb_run.query(f"select {columns} from analytics.{table} order by {order_by}")
-
-
-def spark_env(zone: Path, warehouse: Path) -> dict[str, str]:
-    return {
-        "COURSE_ENGAGEMENT_RAW_ZONE": str(zone),
-        "COURSE_ENGAGEMENT_SPARK_WAREHOUSE": str(warehouse),
-    }
 
 
 @pytest.fixture(scope="module")
