@@ -13,10 +13,10 @@ import re
 
 import duckdb
 import pytest
+from spark_harness import require_java
 from test_dag_integrity import CHAIN
 
 from course_engagement.orchestration.local_airflow import run
-from course_engagement.orchestration.spark_engine import JavaMissingError, require_java
 
 pytestmark = pytest.mark.spark
 
@@ -27,10 +27,7 @@ ENGINES = ("duckdb", "spark")
 @pytest.fixture(scope="module")
 def runs(airflow_env, tmp_path_factory):
     """Engine -> the root of its run (database, raw zone, warehouse, output)."""
-    try:
-        require_java()
-    except JavaMissingError as error:
-        pytest.fail(f"the spark tests need Java 17: {error}", pytrace=False)
+    require_java()
     roots = {}
     for engine in ENGINES:
         root = tmp_path_factory.mktemp(f"engine_{engine}")
