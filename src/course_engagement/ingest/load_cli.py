@@ -31,6 +31,12 @@ def _share(value: str) -> float:
     return share
 
 
+ENGINE_HELP = (
+    "the engine the data is loaded for: spark also writes the raw zone, by default beside the "
+    f"database (default: env {ENGINE_ENV}, else duckdb)"
+)
+
+
 def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=(
@@ -81,14 +87,6 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        help=(
-            "the engine the data is loaded for: spark also writes the raw zone, by default "
-            f"beside the database (default: env {ENGINE_ENV}, else duckdb)"
-        ),
-    )
-    parser.add_argument(
         "--raw-zone",
         type=lambda value: Path(value).expanduser().resolve(),
         default=settings.raw_zone,
@@ -106,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         engine = argparse.ArgumentParser(add_help=False)
         engine.add_argument("--engine", choices=ENGINES)
         settings = Settings.from_env(engine=engine.parse_known_args(argv)[0].engine)
-        args = _parser(settings).parse_args(argv)
+        parser = _parser(settings)
+        parser.add_argument("--engine", choices=ENGINES, help=ENGINE_HELP)
+        args = parser.parse_args(argv)
         check_database_path(args.db.expanduser(), "--db")
         if args.append:
             outcomes = append(
