@@ -7,7 +7,7 @@ import stat
 
 import duckdb
 import pytest
-from fake_marts import create_engagement_mart
+from fake_marts import TWO_COURSES, create_engagement_mart
 
 from course_engagement.publishing.export import (
     REPORT_COLUMNS,
@@ -23,18 +23,7 @@ def mart_db(tmp_path):
     with duckdb.connect(str(db)) as con:
         create_engagement_mart(
             con,
-            """
-            select * from (values
-                (2, 'Beta, with comma', 'Design', 'beginner', 'Pub', 0, 0, 0, 0, 0,
-                 null::timestamp, null::timestamp, null::double, date '2026-10-31'),
-                (1, 'Alpha', 'Policy', 'advanced', 'Pub', 3, 2, 1, 4, 5,
-                 timestamp '2026-01-02 03:04:05', timestamp '2026-10-30 23:59:59', 2 / 3,
-                 date '2026-10-31')
-            ) t(course_id, course_title, category, level, publisher, learners,
-                active_learners, active_learners_30d, total_quizzes_completed,
-                total_videos_completed, first_activity, last_activity, engagement_rate,
-                as_of_date)
-            """,
+            TWO_COURSES,
         )
     return db
 

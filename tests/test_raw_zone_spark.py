@@ -8,13 +8,12 @@ Marked `spark`: it needs Java 17; without it the test fails and says so, it neve
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from spark_harness import require_java
 from test_loader_append import DAY_2, write_day
 from test_raw_zone import DAY_2_NAME, write_data
 
@@ -25,12 +24,7 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
-        pytest.fail(
-            "the spark tests need Java 17 and found neither JAVA_HOME nor `java` on PATH; "
-            "install it (apt-get install openjdk-17-jre-headless) or set JAVA_HOME",
-            pytrace=False,
-        )
+    require_java()
     from pyspark.sql import SparkSession
 
     session = (

@@ -35,6 +35,12 @@ page `course_engagement_<ds>.html` (charts, headline changes, data quality).
   `full_history_checks` (weekly, and after a reload or an incident) to check all history and
   run dbt's unit tests (they read no data: CI runs them on every change).
 * Nothing is exported after a failed check; each report is written atomically.
+* **Engine**: the setting `COURSE_ENGAGEMENT_ENGINE` (`duckdb`, the default, or `spark`) in the
+  environment of the tasks; the same DAG runs either (`course-engagement run --engine spark`).
+  With `spark`, `load_raw` checks for Java and also writes the raw zone, the dbt layers build
+  `--target spark` (every Spark build a full refresh for now), and the gate, the export and the
+  page read Spark's marts from its warehouse with DuckDB. The pool also serialises Spark's
+  tasks: its embedded Derby metastore takes one JVM at a time.
 """
 
 REPORT_ASSET = Asset(
@@ -71,7 +77,7 @@ def _context() -> tuple[Settings, str, str]:
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    tags=["course-engagement", "dbt", "duckdb", "learning-ops"],
+    tags=["course-engagement", "dbt", "duckdb", "spark", "learning-ops"],
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
     params={

@@ -25,7 +25,16 @@ MEMORY_LIMIT_ENV = "COURSE_ENGAGEMENT_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "COURSE_ENGAGEMENT_DUCKDB_THREADS"
 TEMP_DIR_ENV = "COURSE_ENGAGEMENT_DUCKDB_TEMP_DIR"
 MAX_REJECT_SHARE_ENV = "COURSE_ENGAGEMENT_MAX_REJECT_SHARE"
-RAW_ZONE_ENV = "COURSE_ENGAGEMENT_RAW_ZONE"  # unset: the loader writes no raw zone
+# The engine that builds the models (issue 15): DuckDB on one machine, or Spark (session mode
+# here). With Spark the loader also writes the raw zone, Spark's sources, and both default to
+# folders beside the DuckDB file, which keeps the loader's audit and the run history.
+ENGINE_ENV = "COURSE_ENGAGEMENT_ENGINE"
+ENGINES = ("duckdb", "spark")
+# unset: the DuckDB engine's loader writes no raw zone, the Spark engine's writes RAW_ZONE_DIR_NAME
+RAW_ZONE_ENV = "COURSE_ENGAGEMENT_RAW_ZONE"
+SPARK_WAREHOUSE_ENV = "COURSE_ENGAGEMENT_SPARK_WAREHOUSE"
+RAW_ZONE_DIR_NAME = "raw_zone"
+SPARK_WAREHOUSE_DIR_NAME = "spark_warehouse"
 # read by publishing.quality; validated here so a bad one stops the run before it starts
 # Courses and learners may honestly shrink a little; cumulative totals never fall honestly.
 DEFAULT_MAX_LOSS_SHARES = {
@@ -91,6 +100,19 @@ def _memory_limit_from_env(name: str, default: str) -> str:
     return value
 
 
+def engine_from_env(override: str | None = None) -> str:
+    """`override` (a command's --engine), else COURSE_ENGAGEMENT_ENGINE lower-cased; `duckdb`
+    when both are unset or empty."""
+    value = override or os.environ.get(ENGINE_ENV, "")
+    engine = value.strip().lower() or ENGINES[0]
+    if engine not in ENGINES:
+        raise SettingsError(
+            f"{ENGINE_ENV}={value!r} is not an engine; use {ENGINE_ENV}=duckdb (the default) "
+            f"or {ENGINE_ENV}=spark"
+        )
+    return engine
+
+
 def share_from_env(name: str, default: float) -> float:
     """A share in 0..1 from `name`, or `default` when unset or empty."""
     value = os.environ.get(name, "")
@@ -154,14 +176,21 @@ class Settings:
     duckdb_threads: int
     duckdb_temp_dir: Path
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
+    engine: str = ENGINES[0]
     raw_zone: Path | None = None  # the Parquet copy of raw.* (ingest/raw_zone.py); None: none
+    spark_warehouse: Path | None = None  # set with the Spark engine
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, engine: str | None = None) -> Settings:
+        """The settings of the environment; `engine` overrides COURSE_ENGAGEMENT_ENGINE."""
         root = REPO_ROOT
         db_path = check_database_path(_path_from_env(DB_ENV, root / "mock_data.duckdb"))
         for name in LOSS_SHARE_ENVS:
             share_from_env(name, DEFAULT_MAX_LOSS_SHARES[name])
+        engine = engine_from_env(engine)
+        spark = engine == "spark"
+        raw_zone = _raw_zone_from_env() or (db_path.parent / RAW_ZONE_DIR_NAME if spark else None)
+        warehouse = _path_from_env(SPARK_WAREHOUSE_ENV, db_path.parent / SPARK_WAREHOUSE_DIR_NAME)
         return cls(
             repo_root=root,
             data_dir=_path_from_env("COURSE_ENGAGEMENT_DATA_DIR", root / "data"),
@@ -176,7 +205,9 @@ class Settings:
             duckdb_threads=_threads_from_env(THREADS_ENV, DEFAULT_DUCKDB_THREADS),
             duckdb_temp_dir=_path_from_env(TEMP_DIR_ENV, db_path.parent / DUCKDB_TEMP_DIR_NAME),
             max_reject_share=share_from_env(MAX_REJECT_SHARE_ENV, DEFAULT_MAX_REJECT_SHARE),
-            raw_zone=_raw_zone_from_env(),
+            engine=engine,
+            raw_zone=raw_zone,
+            spark_warehouse=warehouse if spark else None,
         )
 
     @property
@@ -185,12 +216,17 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """The variables profiles.yml reads, set to the validated values."""
+        spark = {
+            RAW_ZONE_ENV: str(self.raw_zone),
+            SPARK_WAREHOUSE_ENV: str(self.spark_warehouse),
+        }
         return {
             DB_ENV: str(self.db_path),
             MEMORY_LIMIT_ENV: self.duckdb_memory_limit,
             THREADS_ENV: str(self.duckdb_threads),
             TEMP_DIR_ENV: str(self.duckdb_temp_dir),
-        }
+            ENGINE_ENV: self.engine,
+        } | (spark if self.engine == "spark" else {})
 
 
 def reports_dir_from_env() -> Path:

@@ -7,23 +7,20 @@ warehouse, read here with DuckDB, so no test process starts a JVM of its own.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from course_engagement.orchestration import spark_engine
+
 
 def require_java() -> None:
-    """Fail (never skip) when there is no Java for Spark, saying how to get one."""
-    java_home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (java_home and Path(java_home, "bin/java").exists()):
-        pytest.fail(
-            "Spark needs Java 17 and there is none on PATH or in JAVA_HOME: install it "
-            "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME, then rerun "
-            "`uv run pytest -m spark`."
-        )
+    """Fail (never skip) when Spark has no usable Java; `spark_engine.require_java` says why."""
+    try:
+        spark_engine.require_java()
+    except spark_engine.JavaMissingError as error:
+        pytest.fail(f"{error}; then rerun `uv run pytest -m spark`", pytrace=False)
 
 
 def spark_env(zone: Path, warehouse: Path) -> dict[str, str]:

@@ -11,6 +11,8 @@ from course_engagement.ingest.load_error import LoadError
 from course_engagement.ingest.loader import append, load
 from course_engagement.settings import (
     DEFAULT_MAX_REJECT_SHARE,
+    ENGINE_ENV,
+    ENGINES,
     MAX_REJECT_SHARE_ENV,
     RAW_ZONE_ENV,
     Settings,
@@ -27,6 +29,12 @@ def _share(value: str) -> float:
     if not 0 <= share <= 1:
         raise argparse.ArgumentTypeError(f"{value} is not a share between 0 and 1")
     return share
+
+
+ENGINE_HELP = (
+    "the engine the data is loaded for: spark also writes the raw zone, by default beside the "
+    f"database (default: env {ENGINE_ENV}, else duckdb)"
+)
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
@@ -93,7 +101,12 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser(Settings.from_env()).parse_args(argv)
+        engine = argparse.ArgumentParser(add_help=False)
+        engine.add_argument("--engine", choices=ENGINES)
+        settings = Settings.from_env(engine=engine.parse_known_args(argv)[0].engine)
+        parser = _parser(settings)
+        parser.add_argument("--engine", choices=ENGINES, help=ENGINE_HELP)
+        args = parser.parse_args(argv)
         check_database_path(args.db.expanduser(), "--db")
         if args.append:
             outcomes = append(

@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 
 from course_engagement import warehouse
+from course_engagement.orchestration.spark_engine import SPARK_BUILD_FLAGS
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
 
@@ -118,6 +119,7 @@ def build_command(
         *([] if (run_vars or {}).get("full_history_checks") else DAILY_EXCLUDED),
         "--vars",
         json.dumps({**(run_vars or {}), "as_of_date": as_of}),
+        *(SPARK_BUILD_FLAGS if settings.engine == "spark" else ()),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -141,6 +143,8 @@ def run_vars(settings: Settings, run_dir: Path, *, full_history_checks: bool) ->
         return json.loads(kept.read_text())
     if full_history_checks:
         chosen: dict[str, Any] = {"full_history_checks": True}
+    elif settings.engine == "spark":  # a full refresh takes every batch: its tests check them all
+        chosen = {"data_tests_from_load_batch": 1}
     else:
         try:
             with duckdb.connect(str(settings.db_path), read_only=True) as con:
@@ -200,6 +204,7 @@ def run_in_process_group(
     except BaseException:
         _kill_group(process)
         raise
+    _end_stragglers(process)
     return process.returncode, output
 
 
@@ -233,6 +238,18 @@ def _kill_group(process: subprocess.Popen) -> None:
         time.sleep(0.01)
     if members:
         print(f"warning: processes {members} of dbt's group did not exit after SIGKILL", flush=True)
+
+
+def _end_stragglers(process: subprocess.Popen) -> None:
+    """After dbt exited, give what it left in its group (dbt-spark's JVM, which holds the Derby
+    metastore's lock) GROUP_EXIT_WAIT_S to exit, then kill it: no session outlives its task."""
+    if not Path("/proc/self/stat").exists():
+        return
+    deadline = time.monotonic() + GROUP_EXIT_WAIT_S
+    while group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if group_members(process.pid):
+        _kill_group(process)
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"

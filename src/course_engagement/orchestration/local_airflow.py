@@ -20,10 +20,12 @@ import duckdb
 
 from course_engagement.orchestration import tasks
 from course_engagement.orchestration.airflow_launch import DAG_ID
+from course_engagement.orchestration.spark_engine import JavaMissingError, require_java
 from course_engagement.page import page_path
 from course_engagement.paths import folder_problem
 from course_engagement.publishing.export import report_path
-from course_engagement.settings import Settings, SettingsError
+from course_engagement.publishing.quality import connect_read_only
+from course_engagement.settings import ENGINE_ENV, ENGINES, Settings, SettingsError
 from course_engagement.sql_files import sql_file
 from course_engagement.validation import validate_date
 
@@ -38,6 +40,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "COURSE_ENGAGEMENT_DB": str(settings.db_path),
         "COURSE_ENGAGEMENT_DATA_DIR": str(settings.data_dir),
         "COURSE_ENGAGEMENT_OUTPUT_DIR": str(settings.output_dir),
+        ENGINE_ENV: settings.engine,
     }
 
 
@@ -109,7 +112,8 @@ def terminal_text(value: object) -> str:
 
 
 def print_top_courses(settings: Settings, ds: str, limit: int = 10) -> None:
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    marts = settings.spark_warehouse
+    with connect_read_only(settings.db_path, "print the top courses", marts) as con:
         rows = con.execute(sql_file(__file__, "top_courses.sql"), {"top_n": limit}).fetchall()
     header = ("course_id", "course_title", "learners", "active", "active_30d", "engagement")
     table = [header, *[tuple(terminal_text(v) for v in row) for row in rows]]
@@ -133,8 +137,18 @@ def run(argv: list[str] | None = None) -> int:
         type=_date_argument,
         help="report date (default: last day of data)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help=f"the engine that builds the models (default: env {ENGINE_ENV}, else duckdb)",
+    )
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    settings = Settings.from_env(engine=args.engine)  # the DAG's tasks get it (airflow_env)
+    if settings.engine == "spark":  # before anything is created or started
+        try:
+            print(f"engine: spark ({require_java()}; warehouse {settings.spark_warehouse})")
+        except JavaMissingError as error:
+            raise SystemExit(f"error: {error}") from None
     check_folders(settings)
     ds = args.date.isoformat() if args.date else default_date(settings)
     print(f"report date: {ds}{'' if args.date else ' (last day of activity in the data)'}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from course_engagement import page, warehouse
 from course_engagement.ingest import loader
-from course_engagement.orchestration import dbt_runner
+from course_engagement.orchestration import dbt_runner, spark_engine
 from course_engagement.publishing import export, quality
 from course_engagement.settings import Settings
 from course_engagement.validation import validate_date
@@ -34,6 +34,7 @@ PERMANENT_FAILURES: tuple[type[BaseException], ...] = (
     export.ExportError,
     page.PageError,
     loader.LoadError,
+    spark_engine.JavaMissingError,
     ValueError,
 )
 
@@ -65,8 +66,12 @@ def parse_dir(settings: Settings) -> Path:
 
 
 def load_raw(settings: Settings) -> dict[str, int]:
+    """Load the raw files; on the Spark engine first check for Java (the run's first task)."""
+    if settings.engine == "spark":
+        print(f"Spark engine: {spark_engine.require_java()}")
     try:
-        audits = loader.load(settings.data_dir, settings.db_path)
+        # the raw zone too when the engine is Spark (or COURSE_ENGAGEMENT_RAW_ZONE is set)
+        audits = loader.load(settings.data_dir, settings.db_path, raw_zone=settings.raw_zone)
     except loader.LoadError as error:
         # A file problem will not heal on retry; a database held by another process will.
         if warehouse.is_lock_conflict(error.__context__):
@@ -90,15 +95,19 @@ def run_layer(
 
 
 def check_mart_quality(settings: Settings) -> int:
-    return quality.check_mart(settings.db_path)
+    return quality.check_mart(settings.db_path, settings.spark_warehouse)
 
 
 def export_mart_report(settings: Settings, ds: str) -> dict[str, Any]:
-    """The day's report, then the time-series reports and the page beside it (same marts build)."""
-    report = export.export_report(settings.db_path, settings.reports_dir, ds)
-    time_series = export.export_time_series(settings.db_path, settings.reports_dir, ds)
-    page_file = page.write_page(settings.db_path, settings.reports_dir, ds)
-    figures = quality.record_run(settings.db_path, report.path)
+    """The day's report, then the time-series reports and the page beside it (same marts build).
+
+    On the Spark engine every step reads Spark's marts (settings.spark_warehouse) with DuckDB.
+    """
+    db, reports, marts = settings.db_path, settings.reports_dir, settings.spark_warehouse
+    report = export.export_report(db, reports, ds, marts)
+    time_series = export.export_time_series(db, reports, ds, marts)
+    page_file = page.write_page(db, reports, ds, marts)
+    figures = quality.record_run(db, report.path, marts)
     return {
         "path": str(report.path),
         "rows": report.rows,

@@ -20,8 +20,10 @@ from course_engagement.publishing.quality import connect_read_only
 __all__ = ["PageError", "page_path", "write_page"]
 
 
-def write_page(db_path: Path, reports_dir: Path, ds: str) -> Path:
-    """Write the page for `ds` from the marts in `db_path`; return its path.
+def write_page(
+    db_path: Path, reports_dir: Path, ds: str, spark_warehouse: Path | None = None
+) -> Path:
+    """Write the page for `ds` from the marts in `db_path` (or Spark's); return its path.
 
     Run after the CSV export of the same date, which created the folder and checked that the
     marts were built for `ds` (checked again here).
@@ -30,7 +32,7 @@ def write_page(db_path: Path, reports_dir: Path, ds: str) -> Path:
     if not reports_dir.is_dir():
         raise PageError(f"{reports_dir} does not exist: export the CSV report for {ds} first")
     remove_stale_temporaries(reports_dir)
-    with connect_read_only(db_path, "build the daily page") as con:
+    with connect_read_only(db_path, "build the daily page", spark_warehouse) as con:
         content = render_page(read_page_data(con, reports_dir, ds)).encode("utf-8")
     handle, temporary = tempfile.mkstemp(
         prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=reports_dir

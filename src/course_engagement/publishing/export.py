@@ -150,12 +150,16 @@ def _copy_atomically(con, query: str, final: Path) -> None:
         raise
 
 
-def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
-    """Write `course_engagement_<ds>.csv` from the mart; return its path and row count."""
+def export_report(
+    db_path: Path, reports_dir: Path, ds: str, spark_warehouse: Path | None = None
+) -> Report:
+    """Write `course_engagement_<ds>.csv` from the mart; return its path and row count.
+
+    `spark_warehouse`: the marts are the Spark build's (`quality.connect`)."""
     final = report_path(reports_dir, ds)
     as_of = validate_date(ds)
     _prepare(reports_dir)
-    with connect_read_only(db_path, "export the report") as con:
+    with connect_read_only(db_path, "export the report", spark_warehouse) as con:
         rows, dates = con.execute(
             f"select count(*), string_agg(distinct as_of_date::varchar, ', ') from {MART}"
         ).fetchone()
@@ -177,7 +181,9 @@ def export_report(db_path: Path, reports_dir: Path, ds: str) -> Report:
     return Report(final, rows, replaced)
 
 
-def export_time_series(db_path: Path, reports_dir: Path, ds: str) -> tuple[Report, ...]:
+def export_time_series(
+    db_path: Path, reports_dir: Path, ds: str, spark_warehouse: Path | None = None
+) -> tuple[Report, ...]:
     """Write one `<name>_<ds>.csv` per mart of TIME_SERIES_MARTS; return them in that order.
 
     Run after `export_report`, which checks that the marts were built for `ds` (these marts
@@ -187,7 +193,7 @@ def export_time_series(db_path: Path, reports_dir: Path, ds: str) -> tuple[Repor
     finals = [time_series_report_path(reports_dir, mart, ds) for mart in TIME_SERIES_MARTS]
     _prepare(reports_dir)
     reports = []
-    with connect_read_only(db_path, "export the time-series reports") as con:
+    with connect_read_only(db_path, "export the time-series reports", spark_warehouse) as con:
         for mart, final in zip(TIME_SERIES_MARTS, finals, strict=True):
             relation = f"analytics.{mart}"
             (rows,) = con.execute(f"select count(*) from {relation}").fetchone()

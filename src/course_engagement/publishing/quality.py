@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from course_engagement.publishing import spark_marts
 from course_engagement.settings import DEFAULT_MAX_LOSS_SHARES, share_from_env
 from course_engagement.sql_files import sql_file
 from course_engagement.warehouse import is_lock_conflict, table_exists
@@ -44,9 +45,16 @@ class DatabaseBusyError(RuntimeError):
     """Another process holds the DuckDB file; worth a retry once it lets go of it."""
 
 
-def connect(db_path: Path, purpose: str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A connection, or a `DatabaseBusyError` that says who to wait for."""
+def connect(
+    db_path: Path, purpose: str, *, read_only: bool = True, spark_warehouse: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection, or a `DatabaseBusyError` that says who to wait for.
+
+    With `spark_warehouse` (the Spark engine) the `analytics` tables are Spark's, read from its
+    warehouse (`spark_marts`), and the file is attached read-only for its raw tables."""
     try:
+        if spark_warehouse is not None:
+            return spark_marts.connect(db_path, spark_warehouse)
         return duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as error:
         if not is_lock_conflict(error):
@@ -60,8 +68,10 @@ def connect(db_path: Path, purpose: str, *, read_only: bool = True) -> duckdb.Du
         ) from None
 
 
-def connect_read_only(db_path: Path, purpose: str) -> duckdb.DuckDBPyConnection:
-    return connect(db_path, purpose, read_only=True)
+def connect_read_only(
+    db_path: Path, purpose: str, spark_warehouse: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    return connect(db_path, purpose, read_only=True, spark_warehouse=spark_warehouse)
 
 
 @dataclass(frozen=True)
@@ -209,9 +219,11 @@ def loss_failures(current: RunFigures, previous: RunFigures | None) -> list[str]
     return failures
 
 
-def check_mart(db_path: Path) -> int:
-    """Run every check; raise `QualityGateError` naming all failures, else return the row count."""
-    with connect_read_only(db_path, "run the quality gate") as con:
+def check_mart(db_path: Path, spark_warehouse: Path | None = None) -> int:
+    """Run every check; raise `QualityGateError` naming all failures, else return the row count.
+
+    `spark_warehouse`: the marts are the Spark build's (see `connect`)."""
+    with connect_read_only(db_path, "run the quality gate", spark_warehouse) as con:
         try:
             failures = failed_checks(con)
             figures = mart_figures(con)
@@ -226,18 +238,21 @@ def check_mart(db_path: Path) -> int:
     return rows
 
 
-def record_run(db_path: Path, report_path: Path) -> RunFigures:
+def record_run(db_path: Path, report_path: Path, spark_warehouse: Path | None = None) -> RunFigures:
     """Remember a published report's key figures (one row per report date, replaced on rerun).
 
-    Called only once the report is in place, so the history lists published reports only.
+    Called only once the report is in place, so the history lists published reports only. The
+    history is kept in the DuckDB file on either engine; `spark_warehouse` as in `check_mart`.
     """
     digest = hashlib.sha256(report_path.read_bytes()).hexdigest()
-    with connect(db_path, "record the published report", read_only=False) as con:
+    with connect_read_only(db_path, "read the published mart", spark_warehouse) as con:
         figures = mart_figures(con)
-        if figures is None:
-            raise QualityGateError([f"{MART} is empty; nothing to record for {report_path}"])
+    if figures is None:
+        raise QualityGateError([f"{MART} is empty; nothing to record for {report_path}"])
+    with connect(db_path, "record the published report", read_only=False) as con:
         con.begin()
-        con.execute(sql_file(__file__, "run_history_table.sql", history=HISTORY))
+        schema = HISTORY.split(".")[0]
+        con.execute(sql_file(__file__, "run_history_table.sql", history=HISTORY, schema=schema))
         con.execute(
             sql_file(__file__, "record_run.sql", history=HISTORY),
             asdict(figures)

@@ -1,4 +1,7 @@
--- One row per published report: its key figures, file and hash (the gate's memory).
+-- One row per published report: its key figures, file and hash (the gate's memory). On the
+-- Spark engine the DuckDB file holds only the raw tables until the first report.
+create schema if not exists {schema};
+
 create table if not exists {history} (
     report_date date primary key,
     courses bigint not null,
