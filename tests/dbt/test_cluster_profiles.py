@@ -23,8 +23,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "2-dbt_project"
 PROFILE = "course_engagement"
-DATABRICKS_TOKEN = "DBT_ENV_SECRET_COURSE_ENGAGEMENT_DATABRICKS_TOKEN"
-SPARK_PASSWORD = "DBT_ENV_SECRET_COURSE_ENGAGEMENT_SPARK_PASSWORD"
+DATABRICKS_TOKEN_VAR = "DBT_ENV_SECRET_COURSE_ENGAGEMENT_DATABRICKS_TOKEN"
+SPARK_PASSWORD_VAR = "DBT_ENV_SECRET_COURSE_ENGAGEMENT_SPARK_PASSWORD"
 # Dummy settings of each target, as an operator sets them (SETUP.md, "Run against a Spark
 # cluster"), and its secret. The thrift target uses LDAP, the mode that takes a password.
 TARGET_ENV = {
@@ -32,12 +32,12 @@ TARGET_ENV = {
         "COURSE_ENGAGEMENT_SPARK_HOST": "spark-thrift.example.invalid",
         "COURSE_ENGAGEMENT_SPARK_USER": "course_engagement",
         "COURSE_ENGAGEMENT_SPARK_AUTH": "LDAP",
-        SPARK_PASSWORD: "not-a-real-password-7d2e",
+        SPARK_PASSWORD_VAR: "not-a-real-password-7d2e",
     },
     "databricks": {
         "COURSE_ENGAGEMENT_DATABRICKS_HOST": "dbc-00000000-0000.cloud.databricks.invalid",
         "COURSE_ENGAGEMENT_DATABRICKS_CLUSTER": "0000-000000-dummy000",
-        DATABRICKS_TOKEN: "dapi-not-a-real-token-4f1c",
+        DATABRICKS_TOKEN_VAR: "dapi-not-a-real-token-4f1c",
     },
 }
 
@@ -88,8 +88,8 @@ def test_each_cluster_target_parses_the_project_with_the_spark_adapter(parsed) -
 @pytest.mark.parametrize(
     ("target", "missing"),
     [
-        ("databricks", DATABRICKS_TOKEN),
-        ("spark_thrift", SPARK_PASSWORD),
+        ("databricks", DATABRICKS_TOKEN_VAR),
+        ("spark_thrift", SPARK_PASSWORD_VAR),
         ("spark_thrift", "COURSE_ENGAGEMENT_SPARK_HOST"),
     ],
 )
